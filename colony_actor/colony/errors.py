@@ -1,0 +1,44 @@
+"""The exceptions the Colony domain raises, each meaning one kind of failure.
+
+The HTTP layer maps them to status codes; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class ColonyError(Exception):
+    """Base of every domain error; `str(err)` is a sentence fit for a user."""
+
+
+class InvalidInput(ColonyError):
+    """The caller's input is wrong (bad JSON-LD, bad IRI, unknown search type...): a 400."""
+
+
+class PodNotFound(ColonyError):
+    """A pod name or address that does not resolve to a pod: a 404."""
+
+
+class WrongPassword(ColonyError):
+    """The key store could not be decrypted with the given password."""
+
+
+class NetworkError(ColonyError):
+    """A network read or write failed (unreachable, rejected, corrupt record)."""
+
+
+class StaleCounter(NetworkError):
+    """A write whose counter is not above the stored record's counter."""
+
+
+class BadSignature(NetworkError):
+    """A record whose signature does not verify against its address."""
+
+
+class UploadFailed(ColonyError):
+    """Some pods failed to upload; the others did upload and left the update list."""
+
+    def __init__(self, failed: dict[str, str], uploaded: list[str]) -> None:
+        self.failed = dict(failed)
+        self.uploaded = list(uploaded)
+        names = ", ".join(sorted(self.failed))
+        super().__init__(f"Failed to upload {len(self.failed)} pod(s): {names}")

@@ -1,0 +1,1 @@
+"""Network backends behind one small interface (see base.py)."""
