@@ -1,0 +1,46 @@
+"""What the runner answers instead of a job: refusals a caller can act on.
+
+Each carries a user-facing sentence; the HTTP layer maps the class to a status code.
+"""
+
+from __future__ import annotations
+
+
+class RunnerError(Exception):
+    """Base of every refusal the runner sends back to a caller."""
+
+
+class JobNotFound(RunnerError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"Job with ID {job_id} not found")
+        self.job_id = job_id
+
+
+class JobConflict(RunnerError):
+    """Another operation is running (or the queue is full): nothing was created."""
+
+
+class JobNotCancellable(RunnerError):
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class IdempotencyKeyReused(RunnerError):
+    """An Idempotency-Key seen before with a different request."""
+
+
+class ShuttingDown(RunnerError):
+    """The daemon is stopping and takes no new jobs."""
+
+
+class OperationError(Exception):
+    """Raised by an operation to fail its job with a chosen kind and a readable message.
+
+    `kind` lets callers tell failures apart without parsing text, e.g. "invalid_request"
+    for input the operation refused (a 400 on the legacy synchronous routes).
+    """
+
+    def __init__(self, message: str, kind: str = "operation_failed") -> None:
+        super().__init__(message)
+        self.kind = kind
