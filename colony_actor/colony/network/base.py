@@ -9,6 +9,7 @@ holds the record types, signing and verification; it must never do I/O.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -49,8 +50,9 @@ class Pointer:
         return cls(address, target, counter, sig)
 
     def verify(self) -> None:
-        _verify(self.address, self.signature, _signed_bytes(
-            "pointer", self.address, self.counter, self.target.encode()))
+        _verify(self.address, self.signature,
+                lambda: _signed_bytes("pointer", self.address, self.counter,
+                                      self.target.encode()))
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,14 @@ class Scratchpad:
 
     def verify(self) -> None:
         _verify(self.address, self.signature,
-                _signed_bytes("scratchpad", self.address, self.counter, self.data))
+                lambda: _signed_bytes("scratchpad", self.address, self.counter, self.data))
 
 
-def _verify(address: str, signature: bytes, message: bytes) -> None:
+def _verify(address: str, signature: bytes, message: Callable[[], bytes]) -> None:
+    # Building the message can fail too (bad hex, a counter out of range): same verdict.
     try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(address)).verify(signature, message)
-    except (ValueError, InvalidSignature) as exc:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(address)).verify(signature, message())
+    except (ValueError, struct.error, UnicodeEncodeError, InvalidSignature) as exc:
         raise BadSignature(f"Record at {address} has an invalid signature") from exc
 
 
