@@ -121,10 +121,12 @@ def _utcnow() -> datetime:
 class JobRunner:
     def __init__(self, settings: RunnerSettings | None = None, *,
                  now: Callable[[], datetime] = _utcnow,
-                 listeners: Iterable[Listener] = ()) -> None:
+                 listeners: Iterable[Listener] = (),
+                 drop_listeners: Iterable[Callable[[str], None]] = ()) -> None:
         self.settings = settings or RunnerSettings()
         self._now = now
         self._listeners = list(listeners)
+        self._drop_listeners = list(drop_listeners)
         self._inbox_send, self._inbox_recv = trio.open_memory_channel[_Message](64)
         # Insertion order is creation order, so reversed() lists newest first.
         self._jobs: dict[str, Job] = {}
@@ -142,6 +144,7 @@ class JobRunner:
         self._idle = trio.Event()
         self._idle.set()
         self._accepting = True
+        self.closed = False
         self.stopping = trio.Event()
         self._nursery: trio.Nursery | None = None
 
@@ -192,20 +195,26 @@ class JobRunner:
         with trio.move_on_after(wait_seconds):
             while True:
                 job = self._jobs.get(job_id)
-                if job is None or job.version > since or self.stopping.is_set():
+                # A terminal job never changes again: no point waiting for it.
+                if (job is None or job.version > since or job.terminal
+                        or self.stopping.is_set()):
                     return job
                 await self.changed(job_id).wait()
         return self._jobs.get(job_id)
 
-    async def watch(self, job_id: str, since: int = 0) -> AsyncIterator[Job]:
-        """Every new snapshot of a job (skipping versions <= since) until it is terminal."""
+    async def watch(self, job_id: str, since: int = 0, *,
+                    keepalive: float = math.inf) -> AsyncIterator[Job | None]:
+        """Each new snapshot of a job (versions above `since`) until it is terminal;
+        None after `keepalive` seconds without a change, so a stream can prove it lives."""
         while True:
-            job = await self.wait_for_change(job_id, since, math.inf)
+            job = await self.wait_for_change(job_id, since, keepalive)
             if job is None:
                 return
             if job.version > since:
                 yield job
                 since = job.version
+            elif not job.terminal and not self.stopping.is_set():
+                yield None
             if job.terminal or self.stopping.is_set():
                 return
 
@@ -292,6 +301,7 @@ class JobRunner:
 
     def close(self) -> None:
         """End the actor loop (after `shutdown`): the inbox closes, `run` returns."""
+        self.closed = True
         self._inbox_send.close()
 
     async def housekeeping(self) -> None:
@@ -512,6 +522,11 @@ class JobRunner:
         key = self._key_of.pop(job_id, None)
         if key is not None:
             self._idempotency.pop(key, None)
+        for listener in self._drop_listeners:
+            try:
+                listener(job_id)
+            except Exception:
+                log.exception("job_listener_failed", job_id=job_id)
 
 
 def _completion_message(result: Any) -> str | None:

@@ -1,0 +1,92 @@
+"""Builds the Quart-Trio app: routes, the bearer check, the JSON error shape, health,
+metrics and the token endpoint. Given its services; it owns no task of its own (the
+supervisor's nursery owns the runner), so it never serves in front of a dead actor."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from quart import Response, jsonify, request
+from quart_trio import QuartTrio
+
+from colony_actor import __version__
+from colony_actor.api import jobs, legacy, params, pods
+from colony_actor.api.access_log import AccessLog
+from colony_actor.api.errors import ApiError, error_response, from_exception
+from colony_actor.api.openapi import document as openapi_document
+from colony_actor.api.services import Services
+from colony_actor.jobs.lifecycle import rfc3339
+
+log = structlog.get_logger("colony_actor.api")
+
+
+def create_app(services: Services) -> QuartTrio:
+    app = QuartTrio("colony_actor")
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.server.max_body_bytes
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    # `ant://...` subjects in paths carry a double slash that must reach the handler.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
+
+    @app.before_request
+    async def require_token() -> None:
+        if not request.path.startswith("/api/v1") or services.settings.auth.public:
+            return
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError("UNAUTHORIZED", 401, "A bearer token is required "
+                           "(POST /auth/token with the daemon's password)")
+        if services.auth.verify(token.strip()) is None:
+            raise ApiError("UNAUTHORIZED", 401, "The bearer token is invalid or expired")
+
+    @app.errorhandler(Exception)
+    async def handle_error(exc: Exception) -> Response:
+        api_error = from_exception(exc)
+        if api_error is None:
+            log.exception("unhandled_error", path=request.path)
+            return error_response("INTERNAL_ERROR", 500, "Internal error; see the daemon's log")
+        response = error_response(api_error.code, api_error.status, api_error.message,
+                                  **api_error.extra)
+        if api_error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="colony-actor"'
+        if api_error.code == "JOB_NOT_COMPLETED":
+            response.headers["Retry-After"] = "1"
+        return response
+
+    @app.post("/auth/token")
+    async def issue_token() -> Response:
+        body = await params.json_object("password")
+        if not services.auth.password_matches(body["password"]):
+            raise ApiError("UNAUTHORIZED", 401, "Wrong password")
+        return jsonify({"token": services.auth.issue(), "expires_in": services.auth.ttl_seconds,
+                        "token_type": "Bearer"})
+
+    @app.get("/health")
+    async def health() -> Response:
+        return jsonify({"status": "healthy", "timestamp": rfc3339(datetime.now(UTC)),
+                        "version": __version__,
+                        "runner": "busy" if services.runner.busy else "idle"})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        services.metrics.retained.set(len(services.runner))
+        return Response(services.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json")
+    async def openapi() -> Response:
+        return jsonify(openapi_document(app))
+
+    jobs.register(app, services)
+    legacy.register(app, services)
+    pods.register(app, services)
+    return app
+
+
+def asgi(services: Services) -> Any:
+    """The app wrapped in the access log: what hypercorn serves."""
+    app: Any = create_app(services)
+    return AccessLog(app, services.metrics)

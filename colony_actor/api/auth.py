@@ -1,0 +1,72 @@
+"""Bearer tokens: HS256 JWTs signed with a random per-install secret (never the password).
+
+The secret lives in `<data_dir>/jwt_secret` (mode 0600). The password is compared in
+constant time. Tokens expire after `auth.token_ttl_seconds`. This module must never log
+or echo a password or a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+SECRET_FILE = "jwt_secret"
+ISSUER = "colony-actor"
+
+
+def load_or_create_secret(data_dir: Path) -> bytes:
+    """The install's signing secret, created on first use (sync; call at start-up)."""
+    path = data_dir / SECRET_FILE
+    try:
+        secret = bytes.fromhex(path.read_text().strip())
+        if len(secret) >= 32:
+            return secret
+    except (FileNotFoundError, ValueError):
+        pass
+    secret = secrets.token_bytes(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret.hex())
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return secret
+
+
+class TokenAuthority:
+    def __init__(self, secret: bytes, password: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        # Keep only a digest, so the password itself does not sit in this object.
+        self._password_digest = hashlib.sha256(password.encode()).digest()
+        self.ttl_seconds = ttl_seconds
+
+    def __repr__(self) -> str:
+        return f"TokenAuthority(ttl_seconds={self.ttl_seconds})"
+
+    def password_matches(self, candidate: str) -> bool:
+        digest = hashlib.sha256(candidate.encode()).digest()
+        return hmac.compare_digest(digest, self._password_digest)
+
+    def issue(self, now: float | None = None) -> str:
+        issued = int(time.time() if now is None else now)
+        claims = {"iss": ISSUER, "sub": "colony-user", "iat": issued,
+                  "exp": issued + self.ttl_seconds, "jti": secrets.token_hex(8)}
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The token's claims, or None if it is malformed, forged or expired."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, self._secret, algorithms=["HS256"], issuer=ISSUER,
+                options={"require": ["exp", "iat", "iss"]})
+        except jwt.PyJWTError:
+            return None
+        return claims

@@ -1,0 +1,90 @@
+"""The command line: `colony-actor serve` starts the daemon.
+
+Exit codes: 0 after a graceful stop, 1 when start-up fails (wrong password, unusable
+data directory) or the job runner dies, 2 for a bad configuration or bad flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import structlog
+import trio
+
+from colony_actor import __version__, config, logs, supervisor
+from colony_actor.colony.errors import ColonyError
+from colony_actor.identity import IdentityError
+
+log = structlog.get_logger("colony_actor.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="colony-actor", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the daemon")
+    serve.add_argument("--config", type=Path, help="TOML configuration file")
+    serve.add_argument("--listen", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (default 3000; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="data directory")
+    serve.add_argument("--network-dir", type=Path,
+                       help="local network directory (default <data-dir>/network)")
+    serve.add_argument("--password-file", type=Path,
+                       help="file holding the daemon's password (first line)")
+    serve.add_argument("--latency-ms", type=float,
+                       help="simulated delay of every network read and write")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides: dict[str, Any] = {
+        "server.listen": args.listen, "server.port": args.port,
+        "storage.data_dir": str(args.data_dir) if args.data_dir else None,
+        "network.dir": str(args.network_dir) if args.network_dir else None,
+        "network.latency_ms": args.latency_ms,
+    }
+    try:
+        settings = config.load(args.config, overrides=overrides)
+    except config.ConfigError as exc:
+        print(f"colony-actor: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log.level)
+    try:
+        trio.run(partial_serve(settings, args.password_file))
+    except (IdentityError, ColonyError, OSError) as exc:
+        log.error("startup_failed", error=str(exc))
+        print(f"colony-actor: {exc}", file=sys.stderr)
+        return 1
+    except supervisor.RunnerDied as exc:
+        log.error("runner_died", error=str(exc))
+        return 1
+    except ExceptionGroup as group:
+        # A task of the supervisor's nursery died (the runner, the server): stop, non-zero.
+        log.error("daemon_failed", errors=[repr(e) for e in _leaves(group)],
+                  exc_info=group)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for inner in group.exceptions:
+        found.extend(_leaves(inner) if isinstance(inner, BaseExceptionGroup) else [inner])
+    return found
+
+
+def partial_serve(settings: config.Settings, password_file: Path | None) -> Any:
+    async def run() -> None:
+        await supervisor.serve(settings, password_file=password_file)
+
+    return run
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,244 @@
+"""Settings: the embedded defaults, then a TOML file, then the environment, then flags.
+
+Every setting `section.key` has the environment variable `COLONY_ACTOR_SECTION_KEY`
+(`network.latency_ms` is `COLONY_ACTOR_NETWORK_LATENCY_MS`); per-job-type time limits
+`jobs.timeout_seconds.<type>` are `COLONY_ACTOR_JOBS_TIMEOUT_SECONDS_<TYPE>`. This module
+only reads and validates; it must never create directories or touch the data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+ENV_PREFIX = "COLONY_ACTOR_"
+JOB_TYPES = ("refreshcache", "uploadall", "uploadpod", "refreshref", "search", "getsubjectdata")
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names it."""
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    listen: str = "127.0.0.1"
+    port: int = 3000
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    # Empty means the platform's user data directory.
+    data_dir: str = ""
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    backend: str = "local"
+    # Empty means `<data_dir>/network`.
+    dir: str = ""
+    latency_ms: float = 0.0
+    concurrency: int = 16
+    scratchpad_limit: int = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    token_ttl_seconds: int = 3600
+    # When true, /api/v1 routes need no token (only sensible on a private loopback).
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    queue_size: int = 16
+    retention_seconds: float = 86400.0
+    max_retained: int = 10000
+    shutdown_grace_seconds: float = 10.0
+    timeout_seconds: Mapping[str, float] = field(default_factory=lambda: {"search": 60.0})
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    timeout_seconds: float = 30.0
+    default_limit: int = 50
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    jobs: JobSettings = field(default_factory=JobSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    @property
+    def data_dir(self) -> Path:
+        if self.storage.data_dir:
+            return Path(self.storage.data_dir).expanduser()
+        return Path(platformdirs.user_data_dir("colony-actor", appauthor=False))
+
+    @property
+    def network_dir(self) -> Path:
+        if self.network.dir:
+            return Path(self.network.dir).expanduser()
+        return self.data_dir / "network"
+
+
+def load(config_file: Path | None = None, env: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the defaults, the file, the environment and `overrides`
+    (`{"server.port": 0}`, as given by flags), each later one winning."""
+    values: dict[str, dict[str, Any]] = {}
+    if config_file is not None:
+        try:
+            with config_file.open("rb") as handle:
+                document = tomllib.load(handle)
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the configuration file {config_file}: "
+                              f"{exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"The configuration file {config_file} is not valid TOML: "
+                              f"{exc}") from exc
+        for section, table in document.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{section} in {config_file} must be a [section]")
+            for key, value in table.items():
+                _put(values, f"{section}.{key}", value, config_file.name)
+    environ = os.environ if env is None else env
+    for dotted, variable in env_variables().items():
+        if variable in environ:
+            _put(values, dotted, environ[variable], variable)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _put(values, dotted, value, "--" + dotted.split(".")[-1].replace("_", "-"))
+    return _build(values)
+
+
+def env_variables() -> dict[str, str]:
+    """`section.key` -> the environment variable that sets it."""
+    names: dict[str, str] = {}
+    for section, cls in _section_types().items():
+        for leaf in dataclasses.fields(cls):
+            dotted = f"{section}.{leaf.name}"
+            if dotted == "jobs.timeout_seconds":
+                for job_type in JOB_TYPES:
+                    names[f"{dotted}.{job_type}"] = _env_name(f"{dotted}.{job_type}")
+            else:
+                names[dotted] = _env_name(dotted)
+    return names
+
+
+def _env_name(dotted: str) -> str:
+    return ENV_PREFIX + dotted.replace(".", "_").upper()
+
+
+def _section_types() -> dict[str, type]:
+    return {"server": ServerSettings, "storage": StorageSettings, "network": NetworkSettings,
+            "auth": AuthSettings, "jobs": JobSettings, "search": SearchSettings,
+            "log": LogSettings}
+
+
+def _put(values: dict[str, dict[str, Any]], dotted: str, value: Any, source: str) -> None:
+    section, _, key = dotted.partition(".")
+    sections = _section_types()
+    if section not in sections:
+        raise ConfigError(f"Unknown setting section [{section}] (from {source})")
+    known = {f.name: f for f in dataclasses.fields(sections[section])}
+    if section == "jobs" and key.startswith("timeout_seconds"):
+        _put_timeouts(values, key, value, source)
+        return
+    if key not in known:
+        raise ConfigError(f"Unknown setting {dotted} (from {source})")
+    default = getattr(sections[section](), key)
+    values.setdefault(section, {})[key] = _coerce(dotted, value, type(default), source)
+
+
+def _put_timeouts(values: dict[str, dict[str, Any]], key: str, value: Any,
+                  source: str) -> None:
+    timeouts = dict(values.get("jobs", {}).get("timeout_seconds",
+                                               JobSettings().timeout_seconds))
+    if key == "timeout_seconds":
+        if not isinstance(value, dict):
+            raise ConfigError(f"jobs.timeout_seconds must be a table of job types (from {source})")
+        items = list(value.items())
+    else:
+        items = [(key.removeprefix("timeout_seconds."), value)]
+    for job_type, limit in items:
+        if job_type not in JOB_TYPES:
+            raise ConfigError(f"Unknown job type {job_type!r} in jobs.timeout_seconds "
+                              f"(from {source}); known: {', '.join(JOB_TYPES)}")
+        seconds = _coerce(f"jobs.timeout_seconds.{job_type}", limit, float, source)
+        if seconds <= 0:
+            timeouts.pop(job_type, None)  # 0 or less means no limit
+        else:
+            timeouts[job_type] = seconds
+    values.setdefault("jobs", {})["timeout_seconds"] = timeouts
+
+
+def _coerce(dotted: str, value: Any, kind: type, source: str) -> Any:
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if kind is int and isinstance(value, float):
+            raise ValueError(value)
+        if kind is str:
+            if not isinstance(value, str | Path):
+                raise ValueError(value)
+            return str(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"Setting {dotted} must be {kind.__name__}, got {value!r} "
+                          f"(from {source})") from None
+
+
+def _build(values: Mapping[str, Mapping[str, Any]]) -> Settings:
+    sections = {name: cls(**values.get(name, {})) for name, cls in _section_types().items()}
+    settings = Settings(**sections)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    checks = [
+        (0 <= settings.server.port <= 65535, "server.port must be 0..65535"),
+        (settings.server.max_body_bytes > 0, "server.max_body_bytes must be positive"),
+        (settings.network.backend == "local",
+         "network.backend must be \"local\" (the only backend built so far)"),
+        (settings.network.latency_ms >= 0, "network.latency_ms must be >= 0"),
+        (settings.network.concurrency >= 1, "network.concurrency must be >= 1"),
+        (settings.network.scratchpad_limit >= 1024, "network.scratchpad_limit must be >= 1024"),
+        (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
+        (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
+        (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),
+        (settings.jobs.max_retained >= 1, "jobs.max_retained must be >= 1"),
+        (settings.jobs.shutdown_grace_seconds >= 0, "jobs.shutdown_grace_seconds must be >= 0"),
+        (settings.search.timeout_seconds > 0, "search.timeout_seconds must be positive"),
+        (1 <= settings.search.default_limit <= 1000, "search.default_limit must be 1..1000"),
+        (settings.log.level in {"debug", "info", "warning", "error"},
+         "log.level must be debug, info, warning or error"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(message)
