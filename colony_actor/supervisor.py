@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -30,10 +31,14 @@ from colony_actor.api.services import Services
 from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.colony.pods import Colony
 from colony_actor.config import Settings
+from colony_actor.jobs.journal import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.metrics import Metrics
 
 log = structlog.get_logger("colony_actor.supervisor")
+
+
+JOURNAL_FILE = "jobs.sqlite3"
 
 
 class RunnerDied(Exception):
@@ -80,18 +85,21 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
                                concurrency=settings.network.concurrency,
                                search_timeout=settings.search.timeout_seconds)
     metrics = Metrics()
+    journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
     runner = JobRunner(
         RunnerSettings(queue_size=settings.jobs.queue_size,
                        retention_seconds=settings.jobs.retention_seconds,
                        max_retained=settings.jobs.max_retained,
                        timeouts=dict(settings.jobs.timeout_seconds)),
-        listeners=[metrics.observe_job])
+        listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop])
     services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
                         metrics=metrics)
     stop_server = trio.Event()
     try:
         async with trio.open_nursery() as nursery:
+            await nursery.start(journal.run)
             await nursery.start(_supervise_runner, runner)
+            await runner.restore(await journal.load())
             nursery.start_soon(runner.housekeeping)
             urls: list[str] = await nursery.start(partial(
                 _serve_http, services, stop_server, nursery.cancel_scope))
@@ -102,8 +110,24 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
             task_status.started(Started(urls, services))
     finally:
         with trio.CancelScope(shield=True):
+            await journal.close()
             await colony.aclose()
     log.info("daemon_stopped")
+
+
+async def _open_journal(path: Path) -> JobJournal:
+    journal = JobJournal(path)
+    try:
+        await journal.open()
+    except JournalError as exc:
+        # A journal that cannot be read must not keep the daemon down: keep the file for
+        # inspection, start a fresh one, and say so.
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        await trio.to_thread.run_sync(os.replace, path, aside)
+        log.warning("journal_corrupt", path=str(path), moved_to=str(aside), error=str(exc))
+        journal = JobJournal(path)
+        await journal.open()
+    return journal
 
 
 async def _supervise_runner(runner: JobRunner, *,
