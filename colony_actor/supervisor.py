@@ -63,7 +63,9 @@ def _hypercorn_config(settings: Settings) -> hypercorn.config.Config:
     config.bind = [f"{settings.server.listen}:{settings.server.port}"]
     config.accesslog = None  # the AccessLog middleware writes one JSON event per request
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 5.0
+    # By the time the server stops, jobs are settled and streams have ended; what is left
+    # is idle keep-alive connections, which hypercorn would otherwise wait out.
+    config.graceful_timeout = 1.0
     config.keep_alive_timeout = 30.0
     return config
 

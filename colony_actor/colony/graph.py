@@ -1,0 +1,452 @@
+"""The pyoxigraph store on disk: pods as named graphs, plus the local bookkeeping graph.
+
+Pods are graphs `ant://<address>`. The local graph `ant://colony-actor/local` holds what
+must never be uploaded: the update list with each pod's edit sequence, the removed list,
+the last-seen pointer and scratchpad counters, the key index of each own address. Every
+write here is ONE `store.update` request, which oxigraph applies as one transaction: an
+edit and its queueing land together or not at all.
+
+Everything is synchronous and blocking; the async facade (pods.py) calls it in worker
+threads and serialises writes with its lock. Every value put into SPARQL text is a
+pyoxigraph term (`str()` gives its escaped N-Triples form); this module must never paste a
+raw user string into SPARQL, and never upload or search the local graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+from pyoxigraph import Literal, NamedNode, QuerySolutions, RdfFormat, Store, Triple
+
+from colony_actor.colony import registry
+from colony_actor.colony.jsonld import MAX_NESTING
+from colony_actor.colony.vocab import (
+    CONFIG_POD_NAME,
+    CREATION,
+    DATA,
+    DEPTH,
+    INDEX,
+    KEY_INDEX,
+    LOCAL_GRAPH,
+    MODIFIED,
+    NAME,
+    POD,
+    POINTER_COUNTER,
+    RDF_TYPE,
+    REF,
+    REMOVED,
+    REMOVED_SCRATCHPAD,
+    SCRATCHPAD_COUNTER,
+    UPDATE_SEQ,
+    XSD_INTEGER,
+    address_of_node,
+    pod_node,
+    text,
+)
+
+L = str(LOCAL_GRAPH)
+
+
+def _integer(value: int) -> Literal:
+    return Literal(str(value), datatype=XSD_INTEGER)
+
+
+def _int_of(term: Any) -> int | None:
+    if isinstance(term, Literal):
+        try:
+            return int(term.value)
+        except ValueError:
+            return None
+    return None
+
+
+def _data(triples: Iterable[Triple]) -> str:
+    return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
+
+
+def _insert(graph: NamedNode, triples: Sequence[Triple]) -> str:
+    if not triples:
+        return ""
+    return f"INSERT DATA {{ GRAPH {graph} {{ {_data(triples)} }} }} ;\n"
+
+
+def _bump_seq(node: NamedNode) -> str:
+    """Queue `node`'s pod for upload: its edit sequence grows by one (starting at 1)."""
+    return (f"DELETE {{ GRAPH {L} {{ {node} {UPDATE_SEQ} ?old }} }} "
+            f"INSERT {{ GRAPH {L} {{ {node} {UPDATE_SEQ} ?new }} }} "
+            f"WHERE {{ OPTIONAL {{ GRAPH {L} {{ {node} {UPDATE_SEQ} ?old }} }} "
+            f"BIND(COALESCE(?old + 1, 1) AS ?new) }} ;\n")
+
+
+def _set(graph: NamedNode, subject: NamedNode, predicate: NamedNode, value: Any) -> str:
+    """Replace every (subject, predicate, *) in graph by one statement (or none)."""
+    out = f"DELETE WHERE {{ GRAPH {graph} {{ {subject} {predicate} ?v }} }} ;\n"
+    if value is not None:
+        out += f"INSERT DATA {{ GRAPH {graph} {{ {subject} {predicate} {value} }} }} ;\n"
+    return out
+
+
+def _touch(pod: NamedNode, timestamp: str) -> str:
+    return _set(pod, pod, MODIFIED, text(timestamp))
+
+
+@dataclass(frozen=True)
+class PodRow:
+    address: str
+    name: str
+    created_at: str
+    modified_at: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an upload needs of a pod, read in one go under the write lock."""
+    address: str
+    statements: list[bytes]  # N-Triples lines: references first, then the rest
+    seq: int | None  # edit sequence at the snapshot; None if not queued
+    scratchpads: list[str]  # in chunk order
+    pointer_counter: int | None
+    scratchpad_counters: dict[str, int]
+
+
+class GraphStore:
+    def __init__(self, path: Path, config_address: str) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.store = Store(str(path))
+        self.config = config_address
+        self.config_node = pod_node(config_address)
+
+    def close(self) -> None:
+        """Flush and release the store (its directory lock goes with the last reference)."""
+        self.store.flush()
+        del self.store
+
+    def update(self, sparql: str) -> None:
+        if sparql.strip():
+            self.store.update(sparql)
+
+    def select(self, sparql: str) -> list[Any]:
+        solutions = self.store.query(sparql)
+        assert isinstance(solutions, QuerySolutions)
+        return list(solutions)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def triples(self, address: str) -> list[Triple]:
+        return [q.triple for q in
+                self.store.quads_for_pattern(None, None, None, pod_node(address))]
+
+    def has_data(self, address: str) -> bool:
+        g = pod_node(address)
+        return bool(self.store.query(f"ASK {{ GRAPH {g} {{ ?s ?p ?o }} }}"))
+
+    def pod_exists(self, address: str) -> bool:
+        g = pod_node(address)
+        return bool(self.store.query(f"ASK {{ GRAPH {g} {{ {g} {RDF_TYPE} {POD} }} }}"))
+
+    def pods_named(self, name: str) -> list[str]:
+        rows = self.select(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g {RDF_TYPE} {POD} ; {NAME} {text(name)} }}"
+            f" FILTER(?g != {L}) }}")
+        return sorted(a for a in (address_of_node(r["g"]) for r in rows) if a)
+
+    def own_pods(self) -> list[str]:
+        return sorted(registry.own_pods(self.triples(self.config), self.config_node))
+
+    def own_addresses(self) -> set[str]:
+        return registry.own_addresses(self.triples(self.config), self.config_node)
+
+    def pod_rows(self) -> list[PodRow]:
+        rows = self.select(
+            f"SELECT ?g ?name ?created ?modified ?depth WHERE {{ "
+            f"GRAPH ?g {{ ?g {RDF_TYPE} {POD} "
+            f"OPTIONAL {{ ?g {NAME} ?name }} OPTIONAL {{ ?g {CREATION} ?created }} "
+            f"OPTIONAL {{ ?g {MODIFIED} ?modified }} }} "
+            f"FILTER(?g NOT IN ({L}, {self.config_node})) "
+            f"OPTIONAL {{ GRAPH {self.config_node} {{ ?g {DEPTH} ?depth }} }} }}")
+        found: dict[str, PodRow] = {}
+        for r in rows:
+            address = address_of_node(r["g"])
+            if not address or address in found:
+                continue
+            found[address] = PodRow(address, _value(r["name"]), _value(r["created"]),
+                                    _value(r["modified"]),
+                                    registry.depth_value(r["depth"]) or 0)
+        return sorted(found.values(), key=lambda p: (p.depth, p.name, p.address))
+
+    def key_indexes(self) -> dict[str, int]:
+        rows = self.select(f"SELECT ?a ?i WHERE {{ GRAPH {L} {{ ?a {KEY_INDEX} ?i }} }}")
+        out = {}
+        for r in rows:
+            address, index = address_of_node(r["a"]), _int_of(r["i"])
+            if address and index is not None:
+                out[address] = index
+        return out
+
+    def scratchpads(self, address: str) -> list[str]:
+        """The pod's scratchpads in chunk order: allocation order, so chunk 0 stays put."""
+        rows = self.select(f"SELECT ?s WHERE {{ GRAPH {self.config_node} {{ "
+                           f"{pod_node(address)} {DATA} ?s }} }}")
+        found = {a for a in (address_of_node(r["s"]) for r in rows) if a}
+        indexes = self.key_indexes()
+        return sorted(found, key=lambda a: (indexes.get(a, 1 << 62), a))
+
+    def _local_ints(self, predicate: NamedNode) -> dict[str, int]:
+        rows = self.select(f"SELECT ?a ?v WHERE {{ GRAPH {L} {{ ?a {predicate} ?v }} }}")
+        out = {}
+        for r in rows:
+            address, value = address_of_node(r["a"]), _int_of(r["v"])
+            if address and value is not None:
+                out[address] = value
+        return out
+
+    def edit_seqs(self) -> dict[str, int]:
+        return self._local_ints(UPDATE_SEQ)
+
+    def edit_seq(self, address: str) -> int | None:
+        return self.edit_seqs().get(address)
+
+    def removed(self) -> list[str]:
+        rows = self.select(f"SELECT ?a WHERE {{ GRAPH {L} {{ ?a {REMOVED} ?x }} }}")
+        return sorted(a for a in (address_of_node(r["a"]) for r in rows) if a)
+
+    def removed_scratchpads(self, address: str) -> list[str]:
+        rows = self.select(f"SELECT ?s WHERE {{ GRAPH {L} {{ "
+                           f"{pod_node(address)} {REMOVED_SCRATCHPAD} ?s }} }}")
+        return sorted(a for a in (address_of_node(r["s"]) for r in rows) if a)
+
+    def pointer_counter(self, address: str) -> int | None:
+        return self._local_ints(POINTER_COUNTER).get(address)
+
+    def scratchpad_counters(self) -> dict[str, int]:
+        return self._local_ints(SCRATCHPAD_COUNTER)
+
+    def refs_of(self, addresses: Iterable[str]) -> list[str]:
+        """The raw references (IRIs or blank labels) in these pods, for the next generation."""
+        found: set[str] = set()
+        for address in addresses:
+            g = pod_node(address)
+            rows = self.select(
+                f"SELECT DISTINCT ?r WHERE {{ GRAPH {g} {{ ?r {RDF_TYPE} {REF} }} }}")
+            found.update(str(getattr(r["r"], "value", r["r"])) for r in rows)
+        return sorted(found)
+
+    def depths(self) -> dict[str, int]:
+        rows = self.select(f"SELECT ?p ?d WHERE {{ GRAPH {self.config_node} {{ ?p {DEPTH} ?d }} }}")
+        out: dict[str, int] = {}
+        for r in rows:
+            address, depth = address_of_node(r["p"]), registry.depth_value(r["d"])
+            if address and depth is not None:
+                out[address] = min(depth, out.get(address, depth))
+        return out
+
+    def statements(self, address: str) -> list[bytes]:
+        """The pod's N-Triples lines in network order: references first, then the rest."""
+        triples = self.triples(address)
+        if not triples:
+            return []
+        refs = [t for t in triples if t.predicate == RDF_TYPE and t.object == REF]
+        rest = [t for t in triples if not (t.predicate == RDF_TYPE and t.object == REF)]
+        return serialize_lines(refs) + serialize_lines(rest)
+
+    def snapshot(self, address: str) -> Snapshot:
+        scratchpads = self.scratchpads(address)
+        counters = self.scratchpad_counters()
+        return Snapshot(address, self.statements(address), self.edit_seq(address), scratchpads,
+                        self.pointer_counter(address),
+                        {s: counters[s] for s in scratchpads if s in counters})
+
+    # -- writes (each one transaction) -------------------------------------------------
+
+    def init_config(self, scratchpad: str, timestamp: str) -> bool:
+        """Create the configuration pod if missing; True if it was created."""
+        if self.pod_exists(self.config):
+            return False
+        c = self.config_node
+        triples = [Triple(c, RDF_TYPE, POD), Triple(c, NAME, text(CONFIG_POD_NAME)),
+                   Triple(c, CREATION, text(timestamp)), Triple(c, MODIFIED, text(timestamp)),
+                   Triple(c, DATA, pod_node(scratchpad))]
+        local = [Triple(c, KEY_INDEX, _integer(0)), Triple(pod_node(scratchpad), KEY_INDEX,
+                                                           _integer(1))]
+        self.update(_insert(c, triples) + _insert(LOCAL_GRAPH, local) + _bump_seq(c))
+        return True
+
+    def create_pod(self, address: str, scratchpad: str, pod_index: int, scratch_index: int,
+                   name: str, timestamp: str) -> None:
+        p, s, c = pod_node(address), pod_node(scratchpad), self.config_node
+        pod = [Triple(p, RDF_TYPE, POD), Triple(p, NAME, text(name)),
+               Triple(p, CREATION, text(timestamp)), Triple(p, MODIFIED, text(timestamp))]
+        config = [Triple(p, RDF_TYPE, POD), Triple(p, DEPTH, registry.depth_literal(0)),
+                  Triple(p, DATA, s)]
+        local = [Triple(p, KEY_INDEX, _integer(pod_index)),
+                 Triple(s, KEY_INDEX, _integer(scratch_index))]
+        self.update(_insert(p, pod) + _insert(c, config) + _insert(LOCAL_GRAPH, local)
+                    + _touch(c, timestamp) + _bump_seq(p) + _bump_seq(c))
+
+    def rename_pod(self, address: str, name: str, timestamp: str) -> None:
+        p = pod_node(address)
+        self.update(_set(p, p, NAME, text(name)) + _touch(p, timestamp) + _bump_seq(p))
+
+    def remove_pod(self, address: str, *, own: bool, timestamp: str) -> None:
+        """Drop the pod; an own pod also leaves the registry and joins the removed list."""
+        p, c = pod_node(address), self.config_node
+        sparql = f"DROP SILENT GRAPH {p} ;\n"
+        sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {UPDATE_SEQ} ?v }} }} ;\n"
+        if own:
+            marks = [Triple(p, REMOVED, text(""))] + [
+                Triple(p, REMOVED_SCRATCHPAD, pod_node(s)) for s in self.scratchpads(address)]
+            sparql += _insert(LOCAL_GRAPH, marks)
+        else:
+            sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {POINTER_COUNTER} ?v }} }} ;\n"
+        sparql += f"DELETE WHERE {{ GRAPH {c} {{ {p} ?pr ?o }} }} ;\n"
+        self.update(sparql + _touch(c, timestamp) + _bump_seq(c))
+
+    def put_subject(self, address: str, subject: NamedNode, triples: Sequence[Triple],
+                    timestamp: str) -> None:
+        p = pod_node(address)
+        self.update(_delete_subject(p, subject) + _insert(p, triples) + _touch(p, timestamp)
+                    + _bump_seq(p))
+
+    def set_ref(self, address: str, ref: str, present: bool, timestamp: str) -> None:
+        p, r = pod_node(address), pod_node(ref)
+        triple = f"GRAPH {p} {{ {r} {RDF_TYPE} {REF} }}"
+        op = "INSERT DATA" if present else "DELETE DATA"
+        self.update(f"{op} {{ {triple} }} ;\n" + _touch(p, timestamp) + _bump_seq(p))
+
+    def add_scratchpads(self, address: str, scratchpads: Sequence[tuple[str, int]],
+                        timestamp: str) -> None:
+        p, c = pod_node(address), self.config_node
+        config = [Triple(p, DATA, pod_node(s)) for s, _ in scratchpads]
+        local = [Triple(pod_node(s), KEY_INDEX, _integer(i)) for s, i in scratchpads]
+        self.update(_insert(c, config) + _insert(LOCAL_GRAPH, local) + _touch(c, timestamp)
+                    + _bump_seq(c))
+
+    def record_key_indexes(self, indexes: dict[str, int]) -> None:
+        self.update(_insert(LOCAL_GRAPH, [Triple(pod_node(a), KEY_INDEX, _integer(i))
+                                          for a, i in sorted(indexes.items())]))
+
+    def _counters(self, pointer: tuple[str, int] | None,
+                  scratchpads: dict[str, int]) -> str:
+        sparql = ""
+        if pointer is not None:
+            sparql += _set(LOCAL_GRAPH, pod_node(pointer[0]), POINTER_COUNTER,
+                           _integer(pointer[1]))
+        for address, counter in sorted(scratchpads.items()):
+            sparql += _set(LOCAL_GRAPH, pod_node(address), SCRATCHPAD_COUNTER, _integer(counter))
+        return sparql
+
+    def finish_upload(self, address: str, seq: int | None, pointer_counter: int | None,
+                      scratchpad_counters: dict[str, int]) -> bool:
+        """Record the counters written; dequeue the pod if it was not edited since `seq`.
+
+        Returns True if the pod left the update list (or was not in it)."""
+        p = pod_node(address)
+        sparql = self._counters(None if pointer_counter is None else (address, pointer_counter),
+                                scratchpad_counters)
+        if seq is not None and pointer_counter is not None:
+            # Exact-term delete: if an edit bumped the sequence, nothing matches.
+            sparql += f"DELETE DATA {{ GRAPH {L} {{ {p} {UPDATE_SEQ} {_integer(seq)} }} }} ;\n"
+        self.update(sparql)
+        return pointer_counter is not None and self.edit_seq(address) is None
+
+    def finish_removal(self, address: str, pointer_counter: int | None,
+                       scratchpad_counters: dict[str, int], done: bool) -> None:
+        p = pod_node(address)
+        sparql = self._counters(None if pointer_counter is None else (address, pointer_counter),
+                                scratchpad_counters)
+        if done:
+            sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {REMOVED} ?v }} }} ;\n"
+            sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {REMOVED_SCRATCHPAD} ?v }} }} ;\n"
+        self.update(sparql)
+
+    def replace_pod(self, address: str, triples: Sequence[Triple], counter: int,
+                    depth: int | None, timestamp: str) -> bool:
+        """Replace the pod's graph with downloaded data, unless it has local changes.
+
+        Returns False (and changes nothing) if the pod is waiting for upload."""
+        if self.edit_seq(address) is not None:
+            return False
+        p = pod_node(address)
+        clean = [t for t in triples if t.predicate != INDEX]
+        sparql = f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
+        sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
+        if depth is not None:
+            sparql += self._depths_sparql({address: depth}, timestamp)
+        self.update(sparql)
+        return True
+
+    def _depths_sparql(self, depths: dict[str, int], timestamp: str) -> str:
+        known = self.depths()
+        changed = {a: d for a, d in depths.items() if known.get(a) != d}
+        if not changed:
+            return ""
+        c = self.config_node
+        sparql = "".join(_set(c, pod_node(a), DEPTH, registry.depth_literal(d))
+                         for a, d in sorted(changed.items()))
+        return sparql + _touch(c, timestamp) + _bump_seq(c)
+
+    def set_depths(self, depths: dict[str, int], timestamp: str) -> None:
+        self.update(self._depths_sparql(depths, timestamp))
+
+    def load_config(self, remote: Sequence[Triple], counter: int, timestamp: str) -> set[str]:
+        """Take a newer configuration pod from the network; returns the own addresses.
+
+        With local changes pending the registries are merged, otherwise the remote one
+        wins; own pods it no longer lists are dropped unless they have local changes.
+        """
+        c = self.config_node
+        seqs = self.edit_seqs()
+        local = self.triples(self.config)
+        before = registry.own_pods(local, c)
+        merged = registry.merge_config(
+            local, [t for t in remote if t.predicate != INDEX], c,
+            keep_local=self.config in seqs, pending_pods=set(seqs),
+            removed_pods=set(self.removed()))
+        after = registry.own_pods(merged.triples, c)
+        sparql = f"DROP SILENT GRAPH {c} ;\n" + _insert(c, merged.triples)
+        sparql += _set(LOCAL_GRAPH, c, POINTER_COUNTER, _integer(counter))
+        for gone in sorted(before - after):
+            sparql += f"DROP SILENT GRAPH {pod_node(gone)} ;\n"
+            sparql += _set(LOCAL_GRAPH, pod_node(gone), POINTER_COUNTER, None)
+        if merged.differs_from_remote and self.config not in seqs:
+            sparql += _bump_seq(c)
+        elif not merged.differs_from_remote and self.config in seqs:
+            # Everything changed here is already in the remote registry (typically a new
+            # device whose own config pod only has its creation date): nothing to upload.
+            sparql += _set(LOCAL_GRAPH, c, UPDATE_SEQ, None)
+        self.update(sparql)
+        return registry.own_addresses(merged.triples, c)
+
+
+def _delete_subject(graph: NamedNode, subject: NamedNode) -> str:
+    """Delete the subject's statements and those of anonymous nodes nested under it."""
+    branches = [f"{{ VALUES ?x {{ {subject} }} ?x ?p ?o }}"]
+    for depth in range(1, MAX_NESTING + 1):
+        chain = [f"{subject} ?q0 ?b1 . FILTER(isBlank(?b1))"]
+        for step in range(1, depth):
+            chain.append(f"?b{step} ?q{step} ?b{step + 1} . FILTER(isBlank(?b{step + 1}))")
+        branches.append("{ " + " ".join(chain) + f" BIND(?b{depth} AS ?x) ?x ?p ?o }}")
+    return (f"DELETE {{ GRAPH {graph} {{ ?x ?p ?o }} }} WHERE {{ GRAPH {graph} {{ "
+            + " UNION ".join(branches) + " } } ;\n")
+
+
+def _value(term: Any) -> str:
+    return str(term.value) if term is not None else ""
+
+
+def serialize_lines(triples: Sequence[Triple]) -> list[bytes]:
+    """Triples as sorted N-Triples lines (UTF-8, one statement per line)."""
+    if not triples:
+        return []
+    raw = pyoxigraph.serialize(triples, format=RdfFormat.N_TRIPLES) or b""
+    return sorted(raw.splitlines(keepends=True))
+
+
+def parse_statements(body: bytes) -> list[Triple]:
+    """Triples from downloaded statements; SyntaxError if they do not parse."""
+    return [q.triple for q in pyoxigraph.parse(body, format=RdfFormat.TRIG)]

@@ -1,0 +1,130 @@
+"""Fixtures for the Colony tests: an in-memory network, key stores and Colony instances."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from colony_actor.colony.errors import NetworkError, StaleCounter
+from colony_actor.colony.keys import KeyStore
+from colony_actor.colony.network.base import Pointer, Scratchpad
+from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.pods import Colony
+
+PASSWORD = "test password"
+MNEMONICS = {
+    # Fixed valid BIP39 phrases, so each identity has stable addresses across data dirs.
+    "alice": "abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+             "abandon abandon about",
+    "bob": "legal winner thank year wave sausage worth useful legal winner thank yellow",
+    "carol": "letter advice cage absurd amount doctor acoustic avoid letter advice cage above",
+}
+
+
+class MemoryNetwork:
+    """A dict-backed Network: verifies signatures, refuses stale counters, and can be slow
+    (`latency_ms`) or fail for chosen addresses (`fail_addresses`)."""
+
+    def __init__(self, latency_ms: float = 0) -> None:
+        self.latency_ms = latency_ms
+        self.fail_addresses: set[str] = set()
+        self.pointers: dict[str, Pointer] = {}
+        self.scratchpads: dict[str, Scratchpad] = {}
+        self.writes = 0
+
+    async def _before(self, address: str) -> None:
+        if self.latency_ms:
+            await trio.sleep(self.latency_ms / 1000)
+        else:
+            await trio.lowlevel.checkpoint()
+        if address in self.fail_addresses:
+            raise NetworkError(f"Injected failure for {address}")
+
+    async def get_pointer(self, address: str) -> Pointer | None:
+        await self._before(address)
+        record = self.pointers.get(address)
+        if record is not None:
+            record.verify()
+        return record
+
+    async def put_pointer(self, pointer: Pointer) -> None:
+        await self._before(pointer.address)
+        pointer.verify()
+        stored = self.pointers.get(pointer.address)
+        if stored is not None and pointer.counter <= stored.counter:
+            raise StaleCounter(f"stale pointer {pointer.address}")
+        self.pointers[pointer.address] = pointer
+        self.writes += 1
+
+    async def get_scratchpad(self, address: str) -> Scratchpad | None:
+        await self._before(address)
+        record = self.scratchpads.get(address)
+        if record is not None:
+            record.verify()
+        return record
+
+    async def put_scratchpad(self, scratchpad: Scratchpad) -> None:
+        await self._before(scratchpad.address)
+        scratchpad.verify()
+        stored = self.scratchpads.get(scratchpad.address)
+        if stored is not None and scratchpad.counter <= stored.counter:
+            raise StaleCounter(f"stale scratchpad {scratchpad.address}")
+        self.scratchpads[scratchpad.address] = scratchpad
+        self.writes += 1
+
+
+def no_progress(done: int, total: int, message: str) -> None:
+    assert 0 <= done <= total, (done, total, message)
+
+
+class ProgressLog:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int, str]] = []
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        assert 0 <= done <= total, (done, total, message)
+        if self.calls:
+            assert done >= self.calls[-1][0], "progress went backwards"
+        self.calls.append((done, total, message))
+
+
+@pytest.fixture(params=["memory", "local"])
+def any_network(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A network of each backend: sync tests run against both."""
+    if request.param == "memory":
+        return MemoryNetwork()
+    return LocalNetwork(tmp_path / "network")
+
+
+@pytest.fixture
+def network() -> MemoryNetwork:
+    return MemoryNetwork()
+
+
+OpenColony = Callable[..., Awaitable[Colony]]
+
+
+@pytest.fixture
+async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
+    """open_colony(network, who="alice", device="1", **options) -> Colony, closed after."""
+    opened: list[Colony] = []
+
+    async def make(network: Any, who: str = "alice", device: str = "1",
+                   **options: Any) -> Colony:
+        data_dir = tmp_path / f"{who}-{device}"
+        if KeyStore.exists(data_dir):
+            keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
+        else:
+            keys = await trio.to_thread.run_sync(KeyStore.create, data_dir, PASSWORD,
+                                                 MNEMONICS[who])
+        colony = await Colony.open(data_dir, network, keys, **options)
+        opened.append(colony)
+        return colony
+
+    yield make
+    for colony in opened:
+        await colony.aclose()
