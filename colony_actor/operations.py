@@ -13,6 +13,7 @@ from typing import Any
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound
 from colony_actor.colony.pods import Colony, ProgressReporter
+from colony_actor.colony.search import SearchTimeout
 from colony_actor.jobs.errors import OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 
@@ -41,6 +42,8 @@ def _job(job_type: str, start_message: str, params: Mapping[str, Any],
             raise OperationError(str(exc), "invalid_request") from exc
         except PodNotFound as exc:
             raise OperationError(str(exc), "pod_not_found") from exc
+        except SearchTimeout as exc:
+            raise OperationError(str(exc), "timeout") from exc
         except ColonyError as exc:
             raise OperationError(str(exc)) from exc
 

@@ -196,3 +196,15 @@ async def test_cancel_forget_list_and_idempotency(nursery: trio.Nursery, tmp_pat
     assert gone.status_code == 404
     bad = await client.get("/api/v1/jobs?status=weird", headers=harness.headers)
     assert bad.status_code == 400
+
+
+async def test_new_jobs_answer_503_while_stopping(harness: Harness) -> None:
+    client = harness.app.test_client()
+    await harness.services.runner.shutdown(grace_seconds=0)
+    response = await client.post("/api/v1/jobs/cache/refresh", headers=harness.headers)
+    assert response.status_code == 503
+    assert (await response.get_json())["error"] == "SHUTTING_DOWN"
+    legacy = await client.post("/api/v1/cache", headers=harness.headers)
+    assert legacy.status_code == 503
+    health = await client.get("/health")
+    assert health.status_code == 200
