@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from colony_actor.colony import chunks, search
 from colony_actor.colony.errors import (
+    BadSignature,
     ColonyError,
     InvalidInput,
     NetworkError,
@@ -231,9 +232,10 @@ class Colony:
     async def create_pod(self, name: str) -> PodInfo:
         name = check_pod_name(name)
 
+        pod_index = await self._unclaimed_index()
+        scratch_index = await self._unclaimed_index()
+
         def work() -> PodInfo:
-            pod_index = self._keys.allocate()
-            scratch_index = self._keys.allocate()
             address = self._keys.address(pod_index)
             self._graph.create_pod(address, self._keys.address(scratch_index), pod_index,
                                    scratch_index, name, now())
@@ -330,6 +332,26 @@ class Colony:
         return out
 
     # -- network records ---------------------------------------------------------------
+
+    async def _unclaimed_index(self) -> int:
+        """A fresh key index whose address holds no record on the network.
+
+        The same mnemonic on another device hands out the same indexes; a device that has
+        not refreshed yet would otherwise reuse one and overwrite that device's pod.
+        Offline, the index is taken as free: creating a pod must not need the network.
+        """
+        while True:
+            index = await trio.to_thread.run_sync(self._keys.allocate)
+            address = self._keys.address(index)
+            try:
+                taken = (await self._net(self._network.get_pointer, address) is not None
+                         or await self._net(self._network.get_scratchpad, address) is not None)
+            except BadSignature:
+                taken = True
+            except NetworkError:
+                taken = False
+            if not taken:
+                return index
 
     async def _next_counter(self, kind: str, address: str) -> int:
         if kind == "pointer":
@@ -572,7 +594,13 @@ class Colony:
         # The config pod goes last: it registers the scratchpads the others just allocated,
         # and never lists a pod whose records are not written yet.
         if self._config in await self._read(self._graph.edit_seqs):
-            await upload(self._config)
+            try:
+                await self._merge_newer_config()
+            except ColonyError as exc:
+                failed[self._config] = _reason(exc)
+                tracker.step()
+            else:
+                await upload(self._config)
         else:
             tracker.step()
         if failed:
@@ -615,6 +643,22 @@ class Colony:
                 self._graph.record_key_indexes(found)
 
         await self._write(work)
+
+    async def _merge_newer_config(self) -> None:
+        """Fold a newer network copy of the config pod into ours before overwriting it.
+
+        Another device with the same mnemonic may have registered pods since we last
+        looked; uploading our copy as it is would drop them from the registry.
+        """
+        pointer = await self._net(self._network.get_pointer, self._config)
+        if pointer is None:
+            return
+        seen = await self._read(self._graph.pointer_counter, self._config)
+        if seen is not None and pointer.counter <= seen:
+            return
+        triples = await self._fetch(self._config, pointer)
+        owned = await self._write(self._graph.load_config, triples, pointer.counter, now())
+        await self._adopt_keys(owned)
 
     async def _refresh_pod(self, address: str, depth: int | None) -> tuple[str, str]:
         """(outcome, reason): refreshed, unchanged, kept, or skipped with a reason."""

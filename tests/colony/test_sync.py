@@ -318,3 +318,19 @@ async def test_edits_racing_sync_are_never_lost(open_colony: OpenColony,
     await other.refresh_cache(no_progress)
     for i in range(30):
         assert (await other.get_subject_data(subject(i)))["results"]["bindings"], i
+
+
+async def test_a_new_device_never_reuses_a_claimed_key(open_colony: OpenColony,
+                                                       any_network: Any) -> None:
+    first = await open_colony(any_network)
+    mine = await first.create_pod("First device's pod")
+    await first.upload_all(no_progress)
+    # The second device has the same mnemonic but has not refreshed yet.
+    second = await open_colony(any_network, device="2")
+    theirs = await second.create_pod("Second device's pod")
+    assert theirs.address != mine.address
+    await second.upload_all(no_progress)
+    result = await first.refresh_cache(no_progress)
+    assert result["status"] == "success"
+    names = {p.name for p in await first.list_pods()}
+    assert "First device's pod" in names
