@@ -208,3 +208,34 @@ async def test_new_jobs_answer_503_while_stopping(harness: Harness) -> None:
     assert legacy.status_code == 503
     health = await client.get("/health")
     assert health.status_code == 200
+
+
+async def test_cancelled_upload_keeps_what_finished(nursery: trio.Nursery, tmp_path: Path) -> None:
+    harness = await build(nursery, tmp_path / "d", tmp_path / "n", latency_ms=50,
+                          network={"concurrency": 1})
+    client = harness.app.test_client()
+    for n in range(6):
+        await client.post("/api/v1/pods", json={"name": f"p{n}"}, headers=harness.headers)
+    queued = set((await (await client.get("/api/v1/updates", headers=harness.headers)
+                         ).get_json())["update"])
+    job_id = (await start(harness, client, "/api/v1/jobs/cache/upload"))["job_id"]
+    job: dict[str, Any] = {}
+    while not 0.3 < job.get("progress", 0) < 1:
+        job = (await (await client.get(f"/api/v1/jobs/{job_id}?wait=5",
+                                       headers=harness.headers)).get_json())["job"]
+    await client.post(f"/api/v1/jobs/{job_id}/cancel", headers=harness.headers)
+    done = await wait_terminal(harness, client, job_id)
+    assert done["status"] == "cancelled" and done["error"] == "Cancelled by request"
+    left = set((await (await client.get("/api/v1/updates", headers=harness.headers)
+                       ).get_json())["update"])
+    assert left < queued, "pods that finished before the cancel left the update list"
+    assert left, "the pods not uploaded yet are still queued"
+    # The slot is free and the rest uploads cleanly.
+    again = await start(harness, client, "/api/v1/jobs/cache/upload")
+    assert (await wait_terminal(harness, client, again["job_id"]))["status"] == "completed"
+    other = await build(nursery, tmp_path / "d2", tmp_path / "n")
+    other_client = other.app.test_client()
+    refresh = await start(other, other_client, "/api/v1/jobs/cache/refresh")
+    assert (await wait_terminal(other, other_client, refresh["job_id"]))["status"] == "completed"
+    pods = await (await other_client.get("/api/v1/pods", headers=other.headers)).get_json()
+    assert sorted(p["name"] for p in pods["pods"]) == [f"p{n}" for n in range(6)]
