@@ -1,7 +1,9 @@
-"""The command line: `colony-actor serve` starts the daemon.
+"""The command line: `colony-actor serve` starts the daemon; `run`, `jobs` and `cancel`
+talk to a running one through `client.py`.
 
-Exit codes: 0 after a graceful stop, 1 when start-up fails (wrong password, unusable
-data directory) or the job runner dies, 2 for a bad configuration or bad flags.
+Exit codes of `serve`: 0 after a graceful stop, 1 when start-up fails (wrong password,
+unusable data directory) or the job runner dies, 2 for a bad configuration or bad flags.
+`run` exits 0 when the job completed and 1 when it failed or was cancelled.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 import structlog
 import trio
 
-from colony_actor import __version__, config, logs, supervisor
+from colony_actor import __version__, client_commands, config, logs, supervisor
 from colony_actor.colony.errors import ColonyError
 from colony_actor.identity import IdentityError
 
@@ -36,11 +38,34 @@ def _parser() -> argparse.ArgumentParser:
                        help="file holding the daemon's password (first line)")
     serve.add_argument("--latency-ms", type=float,
                        help="simulated delay of every network read and write")
+
+    def client_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--url", default="http://127.0.0.1:3000", help="daemon URL")
+        command.add_argument("--password-file", type=Path,
+                             help="password file (default: $COLONY_ACTOR_PASSWORD, then "
+                                  "<data-dir>/password)")
+        command.add_argument("--data-dir", type=Path, help="the daemon's data directory")
+
+    run = commands.add_parser("run", help="start a job and follow it to the end")
+    client_options(run)
+    run.add_argument("operation", choices=sorted(client_commands.OPERATIONS),
+                     help="what to run")
+    run.add_argument("argument", nargs="?", help="depth, query, pod or subject")
+    run.add_argument("--queue", action="store_true", help="wait behind a running job")
+    run.add_argument("--detach", action="store_true", help="print the job id and return")
+    jobs = commands.add_parser("jobs", help="list recent jobs")
+    client_options(jobs)
+    jobs.add_argument("--status", help="only jobs in this status")
+    cancel = commands.add_parser("cancel", help="cancel a job")
+    client_options(cancel)
+    cancel.add_argument("job_id")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command != "serve":
+        return client_commands.main(args)
     overrides: dict[str, Any] = {
         "server.listen": args.listen, "server.port": args.port,
         "storage.data_dir": str(args.data_dir) if args.data_dir else None,

@@ -116,3 +116,19 @@ def test_generated_password_and_wrong_password(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60)
     assert wrong.returncode != 0
     assert "Wrong password" in wrong.stderr
+
+
+def test_cli_runs_a_job_to_the_end(daemons: Callable[..., Daemon]) -> None:
+    daemon = daemons()
+    env = {**daemon.env, "COLUMNS": "250"}
+    base = [sys.executable, "-m", "colony_actor"]
+    run = subprocess.run([*base, "run", "refresh", "--url", daemon.url],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert '"message": "Cache refreshed successfully"' in run.stdout
+    bad = subprocess.run([*base, "run", "search", "--url", daemon.url],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2
+    listed = subprocess.run([*base, "jobs", "--url", daemon.url],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "refreshcache" in listed.stdout
