@@ -21,6 +21,8 @@ from colony_actor.jobs.lifecycle import rfc3339
 
 log = structlog.get_logger("colony_actor.api")
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "<local>"})
+
 
 def create_app(services: Services) -> QuartTrio:
     app = QuartTrio("colony_actor")
@@ -33,7 +35,9 @@ def create_app(services: Services) -> QuartTrio:
 
     @app.before_request
     async def require_token() -> None:
-        if not request.path.startswith("/api/v1") or services.settings.auth.public:
+        if request.path == "/metrics" and request.remote_addr not in LOOPBACK:
+            pass  # metrics are public on loopback only; elsewhere they need a token
+        elif not request.path.startswith("/api/v1") or services.settings.auth.public:
             return
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

@@ -84,3 +84,12 @@ async def test_metrics_and_openapi(harness: Harness) -> None:
     assert spec["openapi"].startswith("3.1")
     assert "/api/v1/jobs/{job_id}" in spec["paths"]
     assert "post" in spec["paths"]["/api/v1/jobs/cache/refresh"]
+
+
+async def test_metrics_need_a_token_off_loopback(harness: Harness) -> None:
+    client = harness.app.test_client()
+    remote = {"client": ("192.0.2.10", 4000)}
+    refused = await client.get("/metrics", scope_base=remote)
+    assert refused.status_code == 401
+    allowed = await client.get("/metrics", scope_base=remote, headers=harness.headers)
+    assert allowed.status_code == 200
