@@ -93,3 +93,15 @@ async def test_metrics_need_a_token_off_loopback(harness: Harness) -> None:
     assert refused.status_code == 401
     allowed = await client.get("/metrics", scope_base=remote, headers=harness.headers)
     assert allowed.status_code == 200
+
+
+def test_verified_tokens_are_remembered_until_they_expire() -> None:
+    from colony_actor.api.auth import TokenAuthority
+
+    authority = TokenAuthority(SECRET, PASSWORD, ttl_seconds=60)
+    token = authority.issue()
+    assert authority.verify(token) is not None
+    assert authority.verify(token) is not None  # from the cache
+    stale = TokenAuthority(SECRET, PASSWORD, ttl_seconds=1).issue(now=0)
+    assert authority.verify(stale) is None
+    assert authority.verify(token + "x") is None
