@@ -1,0 +1,264 @@
+"""Generated data for the benchmarks, built once and cached under the work directory.
+
+- `search_store`: a daemon data directory whose store holds N pods of schema.org metadata
+  (`pods * triples_per_pod` triples), written with the project's own graph module
+  (`GraphStore.replace_pod`, the step a refresh uses to store a downloaded pod) in a key
+  store the daemon opens with the benchmark password. Words follow a Zipf law over a
+  generated vocabulary, so a search term's frequency is known from its rank.
+- `sync_fixture`: built through the daemon's HTTP API: a publisher with `pods` pods
+  (never uploaded: `publisher/` is the pristine state of an upload_all), the network those
+  pods were uploaded to (`network/`), and a follower whose one own pod references the
+  first-generation pods, which reference the rest (`follower/`: the pristine state of a
+  refresh_ref with depth 2 that fetches every pod).
+
+A fixture directory is complete when its `ready.json` exists; delete the directory to
+rebuild it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import time
+from bisect import bisect
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import accumulate
+from pathlib import Path
+from typing import Any
+
+import httpx
+from common import MNEMONIC, MNEMONIC_B, PASSWORD, Daemon, check_completed, daemon_env
+
+READY = "ready.json"
+_SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "ta", "vo", "shi", "dra", "pel", "qua", "zen",
+              "bor", "fin", "gal", "hus", "jet", "mor", "nix", "tro")
+_TYPES = ("MediaObject", "MusicRecording", "Book", "Movie", "Dataset", "ImageObject")
+SCHEMA = "http://schema.org/"
+
+
+def address(kind: str, number: int) -> str:
+    return hashlib.sha256(f"colony-bench/{kind}/{number}".encode()).hexdigest()
+
+
+class Words:
+    """A vocabulary of `size` pseudo-words drawn with Zipf weights (rank r: 1/r)."""
+
+    def __init__(self, size: int = 4096, seed: int = 7) -> None:
+        rng = random.Random(seed)
+        seen: set[str] = set()
+        words: list[str] = []
+        while len(words) < size:
+            word = "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4)))
+            if word not in seen:
+                seen.add(word)
+                words.append(word)
+        self.words = words
+        self._cumulative = list(accumulate(1.0 / rank for rank in range(1, size + 1)))
+        self._rng = random.Random(seed + 1)
+
+    def draw(self, count: int) -> str:
+        total = self._cumulative[-1]
+        picks = (bisect(self._cumulative, self._rng.random() * total) for _ in range(count))
+        return " ".join(self.words[min(i, len(self.words) - 1)] for i in picks)
+
+    def number(self, low: int, high: int) -> int:
+        return self._rng.randint(low, high)
+
+
+# The three terms of the search benchmark: a common, a middling and a rare word.
+SEARCH_TERM_RANKS = (300, 1200, 3000)
+
+
+def search_terms(words: Words) -> list[str]:
+    return [words.words[rank - 1] for rank in SEARCH_TERM_RANKS]
+
+
+def _pod_triples(words: Words, number: int, triples: int) -> list[Any]:
+    from pyoxigraph import Literal, NamedNode, Triple
+
+    from colony_actor.colony.vocab import CREATION, MODIFIED, NAME, POD, RDF_TYPE
+
+    pod = NamedNode("ant://" + address("pod", number))
+    stamp = Literal("2025-01-01T00:00:00.000000Z")
+    out = [Triple(pod, RDF_TYPE, POD), Triple(pod, NAME, Literal(f"pod {number} "
+                                                                 + words.draw(2))),
+           Triple(pod, CREATION, stamp), Triple(pod, MODIFIED, stamp)]
+    subject_number = 0
+    while len(out) < triples:
+        subject = NamedNode("ant://" + address(f"subject/{number}", subject_number))
+        subject_number += 1
+        kind = _TYPES[words.number(0, len(_TYPES) - 1)]
+        for predicate, value in (
+                ("type", None), ("name", words.draw(words.number(2, 4))),
+                ("description", words.draw(words.number(6, 14))),
+                ("author", words.draw(2)), ("keywords", words.draw(3)),
+                ("contentSize", str(words.number(1000, 10**9)))):
+            if len(out) >= triples:
+                break
+            if value is None:
+                out.append(Triple(subject, RDF_TYPE, NamedNode(SCHEMA + kind)))
+            else:
+                out.append(Triple(subject, NamedNode(SCHEMA + predicate), Literal(value)))
+    return out
+
+
+@dataclass(frozen=True)
+class SearchStore:
+    root: Path
+    data_dir: Path
+    pods: int
+    triples: int
+    terms: list[str]
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+
+def search_store(workdir: Path, pods: int, triples_per_pod: int,
+                 log: Callable[[str], None] = print) -> SearchStore:
+    root = workdir / f"search-{pods}x{triples_per_pod}"
+    words = Words()
+    terms = search_terms(words)
+    data_dir = root / "data"
+    if (root / READY).exists():
+        facts = json.loads((root / READY).read_text())
+        return SearchStore(root, data_dir, pods, int(facts["triples"]), terms)
+    if root.exists():
+        shutil.rmtree(root)
+    data_dir.mkdir(parents=True)
+    log(f"# building the search store: {pods} pods x {triples_per_pod} triples in {root} ...")
+    started = time.monotonic()
+    from colony_actor.colony.graph import GraphStore
+    from colony_actor.colony.keys import KeyStore
+    from colony_actor.colony.vocab import now
+
+    keys = KeyStore.create(data_dir, PASSWORD, MNEMONIC)
+    graph = GraphStore(data_dir / "store", keys.address(0))
+    graph.init_config(keys.address(1), now())
+    stamp = now()
+    total = 0
+    for number in range(pods):
+        triples = _pod_triples(words, number, triples_per_pod)
+        total += len(triples)
+        graph.replace_pod(address("pod", number), triples, 1, None, stamp)
+        if number and number % 1000 == 0:
+            log(f"#   {number} pods, {time.monotonic() - started:.0f} s")
+    # Depth 1, as pods reached through one reference; written in batches (one transaction
+    # each) because every call re-reads the known depths.
+    batch: dict[str, int] = {}
+    for number in range(pods):
+        batch[address("pod", number)] = 1
+        if len(batch) == 500:
+            graph.set_depths(batch, stamp)
+            batch = {}
+    if batch:
+        graph.set_depths(batch, stamp)
+    graph.close()
+    seconds = time.monotonic() - started
+    (root / READY).write_text(json.dumps({"pods": pods, "triples": total,
+                                          "build_seconds": round(seconds, 1)}))
+    log(f"# built {total} triples in {seconds:.0f} s")
+    return SearchStore(root, data_dir, pods, total, terms)
+
+
+# -- the sync fixture (through HTTP) ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncFixture:
+    root: Path
+    pods: int
+    first_generation: int
+
+    @property
+    def publisher(self) -> Path:
+        return self.root / "publisher"
+
+    @property
+    def network(self) -> Path:
+        return self.root / "network"
+
+    @property
+    def follower(self) -> Path:
+        return self.root / "follower"
+
+
+def generations(pods: int) -> int:
+    """How many first-generation pods: about sqrt(pods), so each references about as many."""
+    root: float = pods ** 0.5
+    return max(1, round(root))
+
+
+def _jsonld(words: Words, kind: str) -> dict[str, Any]:
+    return {"@context": {"schema": SCHEMA}, "@type": f"schema:{kind}",
+            "schema:name": words.draw(3), "schema:description": words.draw(10),
+            "schema:author": words.draw(2), "schema:keywords": words.draw(3),
+            "schema:contentSize": str(words.number(1000, 10**9))}
+
+
+def _ok(response: httpx.Response) -> Any:
+    if response.status_code >= 300:
+        raise RuntimeError(f"{response.request.method} {response.request.url}: "
+                           f"{response.status_code} {response.text[:300]}")
+    return response.json() if response.content else None
+
+
+def sync_fixture(workdir: Path, pods: int, subjects_per_pod: int = 4,
+                 log: Callable[[str], None] = print) -> SyncFixture:
+    root = workdir / f"sync-{pods}x{subjects_per_pod}"
+    first = generations(pods)
+    fixture = SyncFixture(root, pods, first)
+    if (root / READY).exists():
+        return fixture
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    log(f"# building the sync fixture: {pods} pods in {root} ...")
+    started = time.monotonic()
+    words = Words(seed=11)
+    scratch = root / "scratch"
+    env = daemon_env(log_level="warning")
+    # 1. The publisher's pods, edited but never uploaded.
+    with Daemon(fixture.publisher, scratch / "unused-network", env=env,
+                log_path=scratch / "publisher.log").start() as daemon, daemon.client() as client:
+        addresses = []
+        for number in range(pods):
+            pod = _ok(client.post("/api/v1/pods", json={"name": f"bench pod {number}"}))
+            addresses.append(pod["address"])
+            for s in range(subjects_per_pod):
+                subject = address(f"sync-subject/{number}", s)
+                _ok(client.put(f"/api/v1/pods/{pod['address']}/{subject}",
+                               json=_jsonld(words, _TYPES[s % len(_TYPES)])))
+        rest = addresses[first:]
+        for index, parent in enumerate(addresses[:first]):
+            for child in rest[index::first]:
+                _ok(client.post(f"/api/v1/pods/{parent}/pod_ref", json={"pod_ref": child}))
+    # 2. The network, as one upload of those pods leaves it.
+    published = scratch / "publisher-uploaded"
+    shutil.copytree(fixture.publisher, published)
+    with Daemon(published, fixture.network, env=env,
+                log_path=scratch / "upload.log").start() as daemon, daemon.client() as client:
+        from common import run_job
+
+        job, _ = run_job(client, "/api/v1/jobs/cache/upload")
+        check_completed(job)
+    # 3. The follower: another user whose one pod references the first generation.
+    with Daemon(fixture.follower, fixture.network, env=env, mnemonic=MNEMONIC_B,
+                log_path=scratch / "follower.log").start() as daemon, daemon.client() as client:
+        index = _ok(client.post("/api/v1/pods", json={"name": "follower index"}))
+        for parent in addresses[:first]:
+            _ok(client.post(f"/api/v1/pods/{index['address']}/pod_ref",
+                            json={"pod_ref": parent}))
+    for path in (fixture.publisher, fixture.follower):
+        for journal in path.glob("jobs.sqlite3*"):
+            journal.unlink()
+    shutil.rmtree(scratch)
+    seconds = time.monotonic() - started
+    (root / READY).write_text(json.dumps({"pods": pods, "first_generation": first,
+                                          "build_seconds": round(seconds, 1)}))
+    log(f"# built the sync fixture in {seconds:.0f} s")
+    return fixture

@@ -1,0 +1,218 @@
+"""Benchmark 2, the loop never blocks: p99 and max latency of GET /health while a heavy job
+runs, against the same daemon idle, same run. Two heavy jobs:
+
+- search: text searches (the 3 terms of bench/search.py) over its 1,000,000-triple store,
+  back to back for at least --window seconds (each is short since the full-text index);
+- broad search: a text search for 3 short, very common fragments on the same store
+  (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to back for at
+  least --window seconds;
+- refresh: a refresh_ref (depth 2) of the 500 pods of bench/sync.py's fixture, from a fresh
+  copy each round (network.latency_ms = --refresh-latency-ms, default concurrency).
+
+A probe sends GET /health one at a time on one keep-alive connection, one every
+--interval-ms (open loop), from a thread of this process. Each round measures an idle window
+then a busy window on the same daemon. Targets: median p99 busy <= 2x median p99 idle, and no
+single request over 100 ms (reported as max/100 ms <= 1).
+
+    .venv/bin/python bench/loop.py [--quick] [--rounds 3] [--window 10] [--interval-ms 10]
+                                   [--only search|refresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from common import (
+    MNEMONIC_B,
+    Daemon,
+    Report,
+    add_common_args,
+    check_completed,
+    daemon_env,
+    fmt_list,
+    fresh_copy,
+    job_seconds,
+    median,
+    percentile,
+    run_job,
+)
+from fixtures import search_store, sync_fixture
+
+BROAD_TERMS = "ka lo mi"
+
+
+class Probe:
+    """GET /health every `interval` seconds in a thread until stopped."""
+
+    def __init__(self, url: str, interval: float) -> None:
+        self.url = url
+        self.interval = interval
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with httpx.Client(timeout=60) as client:
+                client.get(self.url).raise_for_status()
+                next_at = time.perf_counter()
+                while not self._stop.is_set():
+                    now = time.perf_counter()
+                    if now < next_at:
+                        self._stop.wait(next_at - now)
+                        continue
+                    started = time.perf_counter()
+                    response = client.get(self.url)
+                    self.latencies.append((time.perf_counter() - started) * 1000)
+                    response.raise_for_status()
+                    next_at = started + self.interval
+        except BaseException as exc:  # reported by stop()
+            self._error = exc
+
+    def __enter__(self) -> Probe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=120)
+        if self._error is not None:
+            raise RuntimeError(f"probe failed: {self._error!r}") from self._error
+
+
+def probed(url: str, interval: float, work: Callable[[], Any]) -> tuple[list[float], Any]:
+    with Probe(url, interval) as probe:
+        outcome = work()
+    return probe.latencies, outcome
+
+
+def summarize(latencies: list[float]) -> dict[str, float]:
+    return {"n": len(latencies), "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan"))}
+
+
+def show(label: str, stats: dict[str, float]) -> str:
+    return (f"{label} n={stats['n']:.0f} p50={stats['p50']:.2f} ms p99={stats['p99']:.2f} ms "
+            f"max={stats['max']:.2f} ms")
+
+
+Rounds = tuple[list[dict[str, float]], list[dict[str, float]]]
+
+
+def search_rounds(args: argparse.Namespace, report: Report) -> dict[str, Rounds]:
+    store = search_store(args.workdir, args.pods, args.triples_per_pod, log=report.line)
+    texts = {"search": " ".join(store.terms), "broad search": BROAD_TERMS}
+    for journal in store.data_dir.glob("jobs.sqlite3*"):
+        journal.unlink()
+    out: dict[str, Rounds] = {name: ([], []) for name in texts}
+    daemon = Daemon(store.data_dir, store.root / "network", env=daemon_env())
+    with daemon.start(), daemon.client(timeout=900) as client:
+        health = daemon.url + "/health"
+
+        def searches(text: str) -> list[float]:
+            durations: list[float] = []
+            deadline = time.monotonic() + args.window
+            while not durations or time.monotonic() < deadline:
+                job, _ = run_job(client, "/api/v1/jobs/search",
+                                 json={"type": "text", "text": text, "limit": 50})
+                durations.append(job_seconds(check_completed(job)))
+            return durations
+
+        for round_number in range(args.rounds):
+            idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
+            idle = summarize(idle_lat)
+            for name, text in texts.items():
+                busy_lat, durations = probed(health, args.interval,
+                                             functools.partial(searches, text))
+                out[name][0].append(idle)
+                out[name][1].append(summarize(busy_lat))
+                shown = fmt_list(durations[:8], 2) + (" ..." if len(durations) > 8 else "")
+                report.line(f"{name} round {round_number + 1}: {show('idle', idle)} | "
+                            f"{show('busy', out[name][1][-1])} | {len(durations)} searches "
+                            f"({text!r}) of {shown} s")
+    return out
+
+
+def refresh_rounds(args: argparse.Namespace, report: Report) -> Rounds:
+    fixture = sync_fixture(args.workdir, args.refresh_pods, log=report.line)
+    work = args.workdir / "loop-work"
+    idle: list[dict[str, float]] = []
+    busy: list[dict[str, float]] = []
+    for round_number in range(args.rounds):
+        data = fresh_copy(fixture.follower, work / "follower")
+        daemon = Daemon(data, fixture.network, mnemonic=MNEMONIC_B,
+                        env=daemon_env(network_latency_ms=args.refresh_latency_ms))
+        with daemon.start(), daemon.client(timeout=900) as client:
+            health = daemon.url + "/health"
+            idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
+
+            def refresh(client: httpx.Client = client) -> dict[str, Any]:
+                job, _ = run_job(client, "/api/v1/jobs/cache/refresh/2")
+                return check_completed(job)
+
+            busy_lat, job = probed(health, args.interval, refresh)
+        idle.append(summarize(idle_lat))
+        busy.append(summarize(busy_lat))
+        report.line(f"refresh round {round_number + 1}: {show('idle', idle[-1])} | "
+                    f"{show('busy', busy[-1])} | refresh of {job['result']['pods_refreshed']} "
+                    f"pods in {job_seconds(job):.2f} s")
+    return idle, busy
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_common_args(parser)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--window", type=float, default=10.0,
+                        help="seconds of each idle window, and least seconds of searching")
+    parser.add_argument("--interval-ms", type=float, default=10.0)
+    parser.add_argument("--pods", type=int, default=10_000, help="pods of the search store")
+    parser.add_argument("--triples-per-pod", type=int, default=100)
+    parser.add_argument("--refresh-pods", type=int, default=500)
+    parser.add_argument("--refresh-latency-ms", type=float, default=0.0)
+    parser.add_argument("--only", choices=("search", "refresh"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.window, args.pods, args.refresh_pods = 1, 1.0, 50, 12
+    args.interval = args.interval_ms / 1000
+    report = Report("the loop never blocks (bench/loop.py)")
+    report.header(rounds=args.rounds, window_seconds=args.window,
+                  probe_interval_ms=args.interval_ms,
+                  search_store=f"{args.pods} pods x {args.triples_per_pod} triples",
+                  refresh=f"{args.refresh_pods} pods, depth 2, latency "
+                          f"{args.refresh_latency_ms:g} ms, default concurrency")
+    results: dict[str, Rounds] = {}
+    if args.only in (None, "search"):
+        results.update(search_rounds(args, report))
+    if args.only in (None, "refresh"):
+        results["refresh"] = refresh_rounds(args, report)
+    report.line("")
+    for name, (idle, busy) in results.items():
+        idle_p99 = median([s["p99"] for s in idle])
+        busy_p99 = median([s["p99"] for s in busy])
+        worst = max(s["max"] for s in busy)
+        report.line(f"{name}: p99 idle median {idle_p99:.2f} ms, busy median {busy_p99:.2f} ms; "
+                    f"max busy {worst:.2f} ms (per round {fmt_list([s['max'] for s in busy])}); "
+                    f"max idle {max(s['max'] for s in idle):.2f} ms")
+    for name, (idle, busy) in results.items():
+        idle_p99 = median([s["p99"] for s in idle])
+        busy_p99 = median([s["p99"] for s in busy])
+        worst = max(s["max"] for s in busy)
+        report.ratio(f"health_p99_busy_vs_idle[{name}]", busy_p99 / idle_p99, 2.0,
+                     higher_is_better=False,
+                     note=f"({busy_p99:.2f} ms vs {idle_p99:.2f} ms)")
+        report.ratio(f"health_max_vs_100ms[{name}]", worst / 100.0, 1.0, higher_is_better=False,
+                     note=f"(max {worst:.2f} ms)")
+    report.finish()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
