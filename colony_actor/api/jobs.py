@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import trio
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
@@ -21,6 +22,10 @@ from colony_actor.jobs.runner import JobRequest
 
 MAX_WAIT_SECONDS = 60.0
 SSE_KEEPALIVE_SECONDS = 15.0
+# A stream sends at most one event per interval (the terminal one at once): a job that
+# changes many times a second would otherwise cost every follower a send per change.
+SSE_MIN_INTERVAL_SECONDS = 0.25
+SSE_ENCODED_CACHE_SIZE = 256
 Builder = Callable[..., JobRequest]
 
 
@@ -139,6 +144,20 @@ def register(app: QuartTrio, services: Services) -> None:
         await runner.forget(job_id)
         return Response("", status=204)
 
+    # (job id, version) -> the encoded event, shared by every stream following that job.
+    encoded: dict[tuple[str, int], bytes] = {}
+
+    def sse_event(job: Job) -> bytes:
+        key = (job.id, job.version)
+        event = encoded.get(key)
+        if event is None:
+            data = json.dumps(job.to_json(), separators=(",", ":"))
+            event = f"event: job\nid: {job.version}\ndata: {data}\n\n".encode()
+            if len(encoded) >= SSE_ENCODED_CACHE_SIZE:
+                encoded.pop(next(iter(encoded)))
+            encoded[key] = event
+        return event
+
     @app.get("/api/v1/jobs/<job_id>/events")
     async def job_events(job_id: str) -> Response:
         _found(services, job_id)
@@ -150,8 +169,9 @@ def register(app: QuartTrio, services: Services) -> None:
                 if job is None:
                     yield b": keepalive\n\n"
                     continue
-                data = json.dumps(job.to_json(), separators=(",", ":"))
-                yield f"event: job\nid: {job.version}\ndata: {data}\n\n".encode()
+                yield sse_event(job)
+                if not job.terminal:
+                    await trio.sleep(SSE_MIN_INTERVAL_SECONDS)
 
         response = Response(stream(), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"
