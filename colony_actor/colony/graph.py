@@ -6,6 +6,10 @@ the last-seen pointer and scratchpad counters, the key index of each own address
 write here is ONE `store.update` request, which oxigraph applies as one transaction: an
 edit and its queueing land together or not at all.
 
+Every write also names the graphs (or subjects) it changes: their generation tokens change
+in the same request, and the full-text index (fulltext.py, when there is one) follows under
+the same lock.
+
 Everything is synchronous and blocking; the async facade (pods.py) calls it in worker
 threads and serialises writes with its lock. Every value put into SPARQL text is a
 pyoxigraph term (`str()` gives its escaped N-Triples form); this module must never paste a
@@ -14,16 +18,27 @@ raw user string into SPARQL, and never upload or search the local graph.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph
+import structlog
 from pyoxigraph import Literal, NamedNode, QuerySolutions, RdfFormat, Store, Triple
 
 from colony_actor.colony import registry
-from colony_actor.colony.jsonld import MAX_NESTING
+from colony_actor.colony.fulltext import (
+    WHOLE,
+    Changes,
+    FullTextIndex,
+    Touch,
+    generation_sparql,
+    merge,
+    subjects,
+)
+from colony_actor.colony.jsonld import subject_tree_pattern
 from colony_actor.colony.vocab import (
     CONFIG_POD_NAME,
     CREATION,
@@ -49,6 +64,7 @@ from colony_actor.colony.vocab import (
 )
 
 L = str(LOCAL_GRAPH)
+log = structlog.get_logger("colony_actor.colony.graph")
 
 
 def _integer(value: int) -> Literal:
@@ -115,19 +131,50 @@ class Snapshot:
 
 
 class GraphStore:
-    def __init__(self, path: Path, config_address: str) -> None:
+    def __init__(self, path: Path, config_address: str, fulltext: Path | None = None) -> None:
+        """The store in directory `path`; with `fulltext`, the full-text index at that file
+        (opened, and brought in step with the store: this may rebuild it)."""
         path.mkdir(parents=True, exist_ok=True)
         self.store = Store(str(path))
         self.config = config_address
         self.config_node = pod_node(config_address)
+        self.fulltext: FullTextIndex | None = None
+        if fulltext is not None:
+            try:
+                self.fulltext = FullTextIndex.open(fulltext, self.store)
+            except (sqlite3.Error, OSError) as exc:
+                # Searches scan instead; nothing else depends on the index.
+                log.error("fulltext_unavailable", path=str(fulltext), error=str(exc))
 
     def close(self) -> None:
         """Flush and release the store (its directory lock goes with the last reference)."""
+        if self.fulltext is not None:
+            self.fulltext.close()
         self.store.flush()
         del self.store
 
     def update(self, sparql: str) -> None:
+        """A raw write whose changes are not described: the full-text index stops being
+        used (and is rebuilt at the next open). The methods below use `_write`."""
         if sparql.strip():
+            self.store.update(sparql)
+            if self.fulltext is not None:
+                self.fulltext.invalidate("a write with undescribed changes")
+
+    def _write(self, sparql: str, changes: Changes) -> None:
+        """One store transaction making `changes` (and only those, in pod graphs)."""
+        if not sparql.strip():
+            return
+        if not changes:
+            self.store.update(sparql)
+            return
+        if not sparql.rstrip().endswith(";"):
+            sparql += " ;\n"
+        sparql += generation_sparql(changes)
+        if self.fulltext is None:
+            self.store.update(sparql)
+            return
+        with self.fulltext.writing(self.store, changes):
             self.store.update(sparql)
 
     def select(self, sparql: str) -> list[Any]:
@@ -273,7 +320,7 @@ class GraphStore:
                    Triple(c, DATA, pod_node(scratchpad))]
         local = [Triple(c, KEY_INDEX, _integer(0)), Triple(pod_node(scratchpad), KEY_INDEX,
                                                            _integer(1))]
-        self.update(_insert(c, triples) + _insert(LOCAL_GRAPH, local) + _bump_seq(c))
+        self._write(_insert(c, triples) + _insert(LOCAL_GRAPH, local) + _bump_seq(c), {c: WHOLE})
         return True
 
     def create_pod(self, address: str, scratchpad: str, pod_index: int, scratch_index: int,
@@ -285,12 +332,14 @@ class GraphStore:
                   Triple(p, DATA, s)]
         local = [Triple(p, KEY_INDEX, _integer(pod_index)),
                  Triple(s, KEY_INDEX, _integer(scratch_index))]
-        self.update(_insert(p, pod) + _insert(c, config) + _insert(LOCAL_GRAPH, local)
-                    + _touch(c, timestamp) + _bump_seq(p) + _bump_seq(c))
+        self._write(_insert(p, pod) + _insert(c, config) + _insert(LOCAL_GRAPH, local)
+                    + _touch(c, timestamp) + _bump_seq(p) + _bump_seq(c),
+                    {p: WHOLE, c: subjects(p, c)})
 
     def rename_pod(self, address: str, name: str, timestamp: str) -> None:
         p = pod_node(address)
-        self.update(_set(p, p, NAME, text(name)) + _touch(p, timestamp) + _bump_seq(p))
+        self._write(_set(p, p, NAME, text(name)) + _touch(p, timestamp) + _bump_seq(p),
+                    {p: subjects(p)})
 
     def remove_pod(self, address: str, *, own: bool, timestamp: str) -> None:
         """Drop the pod; an own pod also leaves the registry and joins the removed list."""
@@ -304,31 +353,33 @@ class GraphStore:
         else:
             sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {POINTER_COUNTER} ?v }} }} ;\n"
         sparql += f"DELETE WHERE {{ GRAPH {c} {{ {p} ?pr ?o }} }} ;\n"
-        self.update(sparql + _touch(c, timestamp) + _bump_seq(c))
+        self._write(sparql + _touch(c, timestamp) + _bump_seq(c), {p: WHOLE, c: subjects(p, c)})
 
     def put_subject(self, address: str, subject: NamedNode, triples: Sequence[Triple],
                     timestamp: str) -> None:
         p = pod_node(address)
-        self.update(_delete_subject(p, subject) + _insert(p, triples) + _touch(p, timestamp)
-                    + _bump_seq(p))
+        self._write(_delete_subject(p, subject) + _insert(p, triples) + _touch(p, timestamp)
+                    + _bump_seq(p), {p: Touch(subjects=frozenset({p}),
+                                              trees=frozenset({subject}))})
 
     def set_ref(self, address: str, ref: str, present: bool, timestamp: str) -> None:
         p, r = pod_node(address), pod_node(ref)
         triple = f"GRAPH {p} {{ {r} {RDF_TYPE} {REF} }}"
         op = "INSERT DATA" if present else "DELETE DATA"
-        self.update(f"{op} {{ {triple} }} ;\n" + _touch(p, timestamp) + _bump_seq(p))
+        self._write(f"{op} {{ {triple} }} ;\n" + _touch(p, timestamp) + _bump_seq(p),
+                    {p: subjects(p, r)})
 
     def add_scratchpads(self, address: str, scratchpads: Sequence[tuple[str, int]],
                         timestamp: str) -> None:
         p, c = pod_node(address), self.config_node
         config = [Triple(p, DATA, pod_node(s)) for s, _ in scratchpads]
         local = [Triple(pod_node(s), KEY_INDEX, _integer(i)) for s, i in scratchpads]
-        self.update(_insert(c, config) + _insert(LOCAL_GRAPH, local) + _touch(c, timestamp)
-                    + _bump_seq(c))
+        self._write(_insert(c, config) + _insert(LOCAL_GRAPH, local) + _touch(c, timestamp)
+                    + _bump_seq(c), {c: subjects(p, c)})
 
     def record_key_indexes(self, indexes: dict[str, int]) -> None:
-        self.update(_insert(LOCAL_GRAPH, [Triple(pod_node(a), KEY_INDEX, _integer(i))
-                                          for a, i in sorted(indexes.items())]))
+        self._write(_insert(LOCAL_GRAPH, [Triple(pod_node(a), KEY_INDEX, _integer(i))
+                                          for a, i in sorted(indexes.items())]), {})
 
     def _counters(self, pointer: tuple[str, int] | None,
                   scratchpads: dict[str, int]) -> str:
@@ -351,7 +402,7 @@ class GraphStore:
         if seq is not None and pointer_counter is not None:
             # Exact-term delete: if an edit bumped the sequence, nothing matches.
             sparql += f"DELETE DATA {{ GRAPH {L} {{ {p} {UPDATE_SEQ} {_integer(seq)} }} }} ;\n"
-        self.update(sparql)
+        self._write(sparql, {})
         return pointer_counter is not None and self.edit_seq(address) is None
 
     def finish_removal(self, address: str, pointer_counter: int | None,
@@ -362,7 +413,7 @@ class GraphStore:
         if done:
             sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {REMOVED} ?v }} }} ;\n"
             sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {REMOVED_SCRATCHPAD} ?v }} }} ;\n"
-        self.update(sparql)
+        self._write(sparql, {})
 
     def replace_pod(self, address: str, triples: Sequence[Triple], counter: int,
                     depth: int | None, timestamp: str) -> bool:
@@ -375,23 +426,27 @@ class GraphStore:
         clean = [t for t in triples if t.predicate != INDEX]
         sparql = f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
         sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
+        changes: Changes = {p: WHOLE}
         if depth is not None:
-            sparql += self._depths_sparql({address: depth}, timestamp)
-        self.update(sparql)
+            more, config = self._depths_sparql({address: depth}, timestamp)
+            sparql += more
+            changes = merge(changes, config)
+        self._write(sparql, changes)
         return True
 
-    def _depths_sparql(self, depths: dict[str, int], timestamp: str) -> str:
+    def _depths_sparql(self, depths: dict[str, int], timestamp: str) -> tuple[str, Changes]:
         known = self.depths()
         changed = {a: d for a, d in depths.items() if known.get(a) != d}
         if not changed:
-            return ""
+            return "", {}
         c = self.config_node
         sparql = "".join(_set(c, pod_node(a), DEPTH, registry.depth_literal(d))
                          for a, d in sorted(changed.items()))
-        return sparql + _touch(c, timestamp) + _bump_seq(c)
+        return (sparql + _touch(c, timestamp) + _bump_seq(c),
+                {c: subjects(c, *(pod_node(a) for a in changed))})
 
     def set_depths(self, depths: dict[str, int], timestamp: str) -> None:
-        self.update(self._depths_sparql(depths, timestamp))
+        self._write(*self._depths_sparql(depths, timestamp))
 
     def load_config(self, remote: Sequence[Triple], counter: int, timestamp: str) -> set[str]:
         """Take a newer configuration pod from the network; returns the own addresses.
@@ -410,7 +465,9 @@ class GraphStore:
         after = registry.own_pods(merged.triples, c)
         sparql = f"DROP SILENT GRAPH {c} ;\n" + _insert(c, merged.triples)
         sparql += _set(LOCAL_GRAPH, c, POINTER_COUNTER, _integer(counter))
+        changes: dict[NamedNode, Touch] = {c: WHOLE}
         for gone in sorted(before - after):
+            changes[pod_node(gone)] = WHOLE
             sparql += f"DROP SILENT GRAPH {pod_node(gone)} ;\n"
             sparql += _set(LOCAL_GRAPH, pod_node(gone), POINTER_COUNTER, None)
         if merged.differs_from_remote and self.config not in seqs:
@@ -419,20 +476,14 @@ class GraphStore:
             # Everything changed here is already in the remote registry (typically a new
             # device whose own config pod only has its creation date): nothing to upload.
             sparql += _set(LOCAL_GRAPH, c, UPDATE_SEQ, None)
-        self.update(sparql)
+        self._write(sparql, changes)
         return registry.own_addresses(merged.triples, c)
 
 
 def _delete_subject(graph: NamedNode, subject: NamedNode) -> str:
     """Delete the subject's statements and those of anonymous nodes nested under it."""
-    branches = [f"{{ VALUES ?x {{ {subject} }} ?x ?p ?o }}"]
-    for depth in range(1, MAX_NESTING + 1):
-        chain = [f"{subject} ?q0 ?b1 . FILTER(isBlank(?b1))"]
-        for step in range(1, depth):
-            chain.append(f"?b{step} ?q{step} ?b{step + 1} . FILTER(isBlank(?b{step + 1}))")
-        branches.append("{ " + " ".join(chain) + f" BIND(?b{depth} AS ?x) ?x ?p ?o }}")
     return (f"DELETE {{ GRAPH {graph} {{ ?x ?p ?o }} }} WHERE {{ GRAPH {graph} {{ "
-            + " UNION ".join(branches) + " } } ;\n")
+            + subject_tree_pattern(subject) + " } } ;\n")
 
 
 def _value(term: Any) -> str:

@@ -55,6 +55,19 @@ def prepare(subject: str, jsonld: Any) -> SubjectData:
     return SubjectData(node, document, triples)
 
 
+def subject_tree_pattern(subject: NamedNode) -> str:
+    """A SPARQL group pattern (to put inside `GRAPH g { ... }`) binding ?x ?p ?o to the
+    subject's statements and those of the anonymous nodes nested under it, down to
+    MAX_NESTING: exactly what replacing the subject's data removes."""
+    branches = [f"{{ VALUES ?x {{ {subject} }} ?x ?p ?o }}"]
+    for depth in range(1, MAX_NESTING + 1):
+        chain = [f"{subject} ?q0 ?b1 . FILTER(isBlank(?b1))"]
+        for step in range(1, depth):
+            chain.append(f"?b{step} ?q{step} ?b{step + 1} . FILTER(isBlank(?b{step + 1}))")
+        branches.append("{ " + " ".join(chain) + f" BIND(?b{depth} AS ?x) ?x ?p ?o }}")
+    return " UNION ".join(branches)
+
+
 def _as_object(jsonld: Any) -> dict[str, Any]:
     if isinstance(jsonld, bytes | str):
         try:

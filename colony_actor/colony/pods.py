@@ -58,6 +58,8 @@ MIN_SCRATCHPAD: Final = 1024
 # A pod from someone else may claim any number of chunks; this many is plenty (16 GiB at
 # the default 4 MiB) and bounds what one reference can make us fetch.
 MAX_REMOTE_CHUNKS: Final = 4096
+# The full-text index of the pods' literals, beside the store (rebuilt from it if lost).
+FULLTEXT_FILE: Final = "fulltext.sqlite3"
 # Signing hashes the whole record; past this size it is done off the event loop.
 _SIGN_IN_THREAD: Final = 64 * 1024
 
@@ -143,7 +145,8 @@ class Colony:
             raise InvalidInput("search_timeout must be positive")
 
         def start() -> GraphStore:
-            graph = GraphStore(Path(data_dir) / "store", keys.address(0))
+            graph = GraphStore(Path(data_dir) / "store", keys.address(0),
+                               fulltext=Path(data_dir) / FULLTEXT_FILE)
             graph.init_config(keys.address(1), now())
             return graph
 
@@ -315,7 +318,7 @@ class Colony:
         timeout = self._search_timeout
         deadline = time.monotonic() + timeout
         run = functools.partial(search.run, self._graph.store, parsed, self._graph.config_node,
-                                deadline)
+                                deadline, self._graph.fulltext)
         try:
             with trio.fail_after(timeout):
                 results = await trio.to_thread.run_sync(run, limiter=self._search_limiter,

@@ -2,18 +2,21 @@
 
 `parse_query` turns a caller's query (a mapping, or a bare string for a text search) into
 a `SearchQuery`, refusing anything malformed with InvalidInput. `run` executes it against
-a pyoxigraph Store. User text reaches SPARQL only as pyoxigraph Literals and IRIs only
-after validation, as NamedNodes. This module must never search the local bookkeeping graph
-and never run anything but a read-only query.
+a pyoxigraph Store. A text search goes through the full-text index (fulltext.py) when
+there is a usable one, which narrows the same query to the subjects that can rank within
+the limit; `scan_text_search` is the reference scan it must always agree with. User text
+reaches SPARQL only as pyoxigraph Literals and IRIs only after validation, as NamedNodes.
+This module must never search the local bookkeeping graph and never run anything but a
+read-only query.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pyoxigraph import (
     BlankNode,
@@ -39,6 +42,9 @@ from colony_actor.colony.vocab import (
     check_iri,
     text,
 )
+
+if TYPE_CHECKING:
+    from colony_actor.colony.fulltext import FullTextIndex
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 1000
@@ -292,10 +298,11 @@ def pod_graphs(store: Store) -> list[NamedNode]:
                    if isinstance(g, NamedNode) and g != LOCAL_GRAPH), key=lambda g: g.value)
 
 
-def run(store: Store, query: SearchQuery, config: NamedNode, deadline: float) -> Results:
+def run(store: Store, query: SearchQuery, config: NamedNode, deadline: float,
+        index: FullTextIndex | None = None) -> Results:
     """Execute a parsed query (blocking; call it in a worker thread)."""
     if query.form == "text":
-        return text_search(store, query.terms, query.limit, config, deadline)
+        return text_search(store, query.terms, query.limit, config, deadline, index)
     if query.form == "advanced":
         graphs: list[NamedNode | BlankNode] = list(pod_graphs(store))
         default: list[NamedNode | BlankNode | DefaultGraph] = list(graphs) or [DefaultGraph()]
@@ -333,17 +340,26 @@ def _builtin_sparql(query: SearchQuery, config: NamedNode) -> str:
         f"?graph ?subject LIMIT {query.limit}")
 
 
-def text_search(store: Store, terms: Iterable[str], limit: int, config: NamedNode,
-                deadline: float) -> Results:
-    """Rows for the literals that contain any term, ranked (the scan a full-text index may
-    replace): one row per matching triple, `match_count` = how many distinct terms the
-    subject's literals in that graph contain; then own pods first, then graph, subject."""
+TEXT_VARIABLES: Final = ("subject", "predicate", "object", "graph", "depth", "match_count")
+
+
+def text_sparql(terms: Iterable[str], limit: int, config: NamedNode,
+                groups: Sequence[tuple[NamedNode, NamedNode]] | None = None) -> str:
+    """The text search as one SPARQL query: one row per literal that contains any term,
+    `match_count` = how many distinct terms the subject's literals in that graph contain;
+    ranked by match_count, then own pods first (the config pod's depth statements), then
+    graph, subject, predicate, object. With `groups`, only those (graph, subject) pairs
+    are considered (the full-text index narrows a search this way)."""
     values = " ".join(str(text(t)) for t in terms)
     matches = "FILTER(CONTAINS(LCASE(STR(?o)), LCASE(?term)))"
-    sparql = (
-        "SELECT ?subject ?predicate ?object ?graph ?depth ?match_count WHERE { "
+    only = ""
+    if groups is not None:
+        only = "VALUES (?graph ?subject) { " + " ".join(
+            f"({g} {s})" for g, s in groups) + " } "
+    return (
+        f"SELECT {' '.join('?' + v for v in TEXT_VARIABLES)} WHERE {{ "
         "{ SELECT ?graph ?subject (COUNT(DISTINCT ?term) AS ?match_count) WHERE { "
-        f"GRAPH ?graph {{ ?subject ?p ?o FILTER(isLiteral(?o)) }} "
+        f"{only}GRAPH ?graph {{ ?subject ?p ?o FILTER(isLiteral(?o)) }} "
         f"FILTER(?graph != {LOCAL_GRAPH}) VALUES ?term {{ {values} }} {matches} "
         "} GROUP BY ?graph ?subject } "
         "GRAPH ?graph { ?subject ?predicate ?object FILTER(isLiteral(?object)) } "
@@ -354,7 +370,33 @@ def text_search(store: Store, terms: Iterable[str], limit: int, config: NamedNod
         "} ORDER BY DESC(?match_count) "
         "ASC(COALESCE(<http://www.w3.org/2001/XMLSchema#integer>(?depth), 999999)) "
         f"?graph ?subject ?predicate ?object LIMIT {limit}")
-    return _query(store, sparql, deadline, limit)
+
+
+def scan_text_search(store: Store, terms: Iterable[str], limit: int, config: NamedNode,
+                     deadline: float, *, named_graphs: Sequence[NamedNode] | None = None,
+                     groups: Sequence[tuple[NamedNode, NamedNode]] | None = None) -> Results:
+    """The text search by scanning every literal of every pod (the reference semantics).
+
+    The full-text index narrows it to the pods (`named_graphs`, plus the config pod, the
+    only one that gives depths) or the (graph, subject) pairs (`groups`) that can rank
+    within the limit; see fulltext.py."""
+    sparql = text_sparql(terms, limit, config, groups)
+    if named_graphs is None:
+        return _query(store, sparql, deadline, limit)
+    graphs: list[NamedNode | BlankNode] = list(named_graphs)
+    return _query(store, sparql, deadline, limit, named_graphs=graphs)
+
+
+def text_search(store: Store, terms: Iterable[str], limit: int, config: NamedNode,
+                deadline: float, index: FullTextIndex | None = None) -> Results:
+    """The text search: through the full-text index when there is a usable one, else by
+    scanning; both give the same rows in the same order."""
+    terms = list(terms)
+    if index is not None:
+        found = index.search(store, terms, limit, config, deadline)
+        if found is not None:
+            return found
+    return scan_text_search(store, terms, limit, config, deadline)
 
 
 def subject_data(store: Store, subject: NamedNode) -> dict[str, Any]:

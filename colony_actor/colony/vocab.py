@@ -44,6 +44,9 @@ REMOVED_SCRATCHPAD: Final = NamedNode(LOCAL_NS + "removed-scratchpad")  # <pod> 
 POINTER_COUNTER: Final = NamedNode(LOCAL_NS + "pointer-counter")
 SCRATCHPAD_COUNTER: Final = NamedNode(LOCAL_NS + "scratchpad-counter")
 KEY_INDEX: Final = NamedNode(LOCAL_NS + "key-index")
+# <graph> gen "token": changed by every write to the graph, in the same transaction; the
+# full-text index records the token it reflects (fulltext.py).
+INDEX_GENERATION: Final = NamedNode(LOCAL_NS + "fulltext-generation")
 
 # Predicates users may not write through put_subject_data: they carry Colony's own
 # bookkeeping, and user copies would corrupt the registry or the chunk index.

@@ -127,4 +127,16 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
 
     yield make
     for colony in opened:
+        await check_fulltext(colony)
         await colony.aclose()
+
+
+async def check_fulltext(colony: Colony) -> None:
+    """Whatever a test did, the full-text index still mirrors the store (unless the test
+    made it unusable on purpose, or already closed the colony)."""
+    graph = colony._graph
+    index = graph.fulltext
+    if index is None or not index.usable or not hasattr(graph, "store"):
+        return
+    problems = await trio.to_thread.run_sync(index.differences, graph.store)
+    assert problems == [], problems
