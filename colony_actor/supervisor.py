@@ -92,8 +92,10 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
         RunnerSettings(queue_size=settings.jobs.queue_size,
                        retention_seconds=settings.jobs.retention_seconds,
                        max_retained=settings.jobs.max_retained,
+                       results_in_memory=settings.jobs.results_in_memory,
                        timeouts=dict(settings.jobs.timeout_seconds)),
-        listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop])
+        listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop],
+        result_store=journal)
     services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
                         metrics=metrics)
     stop_server = trio.Event()

@@ -18,7 +18,7 @@ from colony_actor.api.services import Services
 from colony_actor.config import JOB_TYPES
 from colony_actor.jobs.errors import JobNotFound
 from colony_actor.jobs.lifecycle import Job, JobStatus, rfc3339
-from colony_actor.jobs.runner import JobRequest
+from colony_actor.jobs.runner import JobRequest, JobRunner
 
 MAX_WAIT_SECONDS = 60.0
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -29,8 +29,12 @@ SSE_ENCODED_CACHE_SIZE = 256
 Builder = Callable[..., JobRequest]
 
 
-def job_body(job: Job) -> dict[str, Any]:
-    return {"job": job.to_json()}
+async def job_wire(runner: JobRunner, job: Job) -> dict[str, Any]:
+    """The job resource, with its result read back if it was moved out of memory."""
+    wire = job.to_json()
+    if job.result_offloaded:
+        wire["result"] = await runner.result_of(job)
+    return wire
 
 
 async def fingerprint() -> str:
@@ -108,7 +112,7 @@ def register(app: QuartTrio, services: Services) -> None:
         page, next_cursor = runner.list(
             status=JobStatus(status) if status else None, job_type=job_type,
             limit=params.limit(request.args.get("limit"), 50), cursor=cursor)
-        return jsonify({"jobs": [job.to_json() for job in page],
+        return jsonify({"jobs": [await job_wire(runner, job) for job in page],
                         "next_cursor": str(next_cursor) if next_cursor is not None else None})
 
     @app.get("/api/v1/jobs/<job_id>")
@@ -120,7 +124,7 @@ def register(app: QuartTrio, services: Services) -> None:
             since_raw = request.args.get("since")
             since = params.non_negative_int("since", since_raw) if since_raw else job.version
             job = await runner.wait_for_change(job_id, since, wait) or job
-        response = jsonify(job_body(job))
+        response = jsonify({"job": await job_wire(runner, job)})
         if not job.terminal:
             response.headers["Retry-After"] = "1"
         return response
@@ -131,13 +135,14 @@ def register(app: QuartTrio, services: Services) -> None:
         if not job.terminal:
             raise ApiError("JOB_NOT_COMPLETED", 202, f"Job {job_id} is not yet completed",
                            job_id=job_id, status=job.status.value)
+        completed = job.status is JobStatus.COMPLETED
         return jsonify({"job_id": job.id, "status": job.status.value,
-                        "result": job.result if job.status is JobStatus.COMPLETED else None,
+                        "result": await runner.result_of(job) if completed else None,
                         "error": job.error})
 
     @app.post("/api/v1/jobs/<job_id>/cancel")
     async def cancel_job(job_id: str) -> Response:
-        return jsonify(job_body(await runner.cancel(job_id)))
+        return jsonify({"job": await job_wire(runner, await runner.cancel(job_id))})
 
     @app.delete("/api/v1/jobs/<job_id>")
     async def forget_job(job_id: str) -> Response:
@@ -147,11 +152,11 @@ def register(app: QuartTrio, services: Services) -> None:
     # (job id, version) -> the encoded event, shared by every stream following that job.
     encoded: dict[tuple[str, int], bytes] = {}
 
-    def sse_event(job: Job) -> bytes:
+    async def sse_event(job: Job) -> bytes:
         key = (job.id, job.version)
         event = encoded.get(key)
         if event is None:
-            data = json.dumps(job.to_json(), separators=(",", ":"))
+            data = json.dumps(await job_wire(runner, job), separators=(",", ":"))
             event = f"event: job\nid: {job.version}\ndata: {data}\n\n".encode()
             if len(encoded) >= SSE_ENCODED_CACHE_SIZE:
                 encoded.pop(next(iter(encoded)))
@@ -169,7 +174,7 @@ def register(app: QuartTrio, services: Services) -> None:
                 if job is None:
                     yield b": keepalive\n\n"
                     continue
-                yield sse_event(job)
+                yield await sse_event(job)
                 if not job.terminal:
                     await trio.sleep(SSE_MIN_INTERVAL_SECONDS)
 

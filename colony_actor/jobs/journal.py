@@ -58,6 +58,7 @@ ON CONFLICT (id) DO UPDATE SET
 
 _DELETE = "DELETE FROM jobs WHERE id = ?"
 _SELECT = "SELECT id, body FROM jobs ORDER BY created_at, rowid"
+_SELECT_ONE = "SELECT id, body FROM jobs WHERE id = ?"
 
 # A change waiting to be written: the latest snapshot, or None for "delete this job".
 _Pending = dict[str, Job | None]
@@ -113,6 +114,8 @@ class JobJournal:
 
     def record(self, job: Job) -> None:
         """Queue the job's latest snapshot for writing. Never blocks, never raises."""
+        if job.result_offloaded:
+            return  # a snapshot without its result must never replace the stored one
         self._pending[job.id] = job
         self._recorded += 1
         self._wake.set()
@@ -206,7 +209,26 @@ class JobJournal:
         except (sqlite3.Error, OSError, JournalError) as exc:
             raise JournalError(f"Cannot read the job journal {self.path}: {exc}") from exc
 
+    async def load_result(self, job_id: str) -> tuple[bool, Any]:
+        """(found, result) of a job as last recorded, written or still pending."""
+        async with self._lock:  # a batch being written is out of `_pending` but not on disk yet
+            if job_id in self._pending:
+                job = self._pending[job_id]
+                return (job is not None, job.result if job is not None else None)
+            try:
+                return await trio.to_thread.run_sync(self._load_result_sync, job_id,
+                                                     limiter=self._limiter)
+            except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
+                raise JournalError(f"Cannot read job {job_id} from {self.path}: "
+                                   f"{_describe(exc)}") from exc
+
     # ------------------------------------------------------------------ worker threads
+
+    def _load_result_sync(self, job_id: str) -> tuple[bool, Any]:
+        row = self._connection().execute(_SELECT_ONE, (job_id,)).fetchone()
+        if row is None:
+            return False, None
+        return True, decode(row[0], row[1]).result
 
     def _open_sync(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)

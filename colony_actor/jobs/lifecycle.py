@@ -85,6 +85,9 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     version: int = 1
+    # The result was moved out of memory into the journal (`result` is then None here);
+    # readers fetch it through the runner. Not a change of the job: the version stays.
+    result_offloaded: bool = False
 
     @property
     def terminal(self) -> bool:

@@ -16,13 +16,14 @@ taking a progress reporter.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 import trio
@@ -70,6 +71,13 @@ class RunnerSettings:
     max_retained: int = 10000
     # Per job type; a type that is absent has no time limit.
     timeouts: Mapping[str, float] = field(default_factory=dict)
+    # Results of the newest finished jobs stay in memory; older ones are read back from
+    # the result store on demand, so memory does not grow with results of retained jobs.
+    results_in_memory: int = 256
+
+
+class ResultStore(Protocol):
+    async def load_result(self, job_id: str) -> tuple[bool, Any]: ...
 
 
 # Inbox messages. Each request carries the send side of a one-shot reply channel.
@@ -122,11 +130,15 @@ class JobRunner:
     def __init__(self, settings: RunnerSettings | None = None, *,
                  now: Callable[[], datetime] = _utcnow,
                  listeners: Iterable[Listener] = (),
-                 drop_listeners: Iterable[Callable[[str], None]] = ()) -> None:
+                 drop_listeners: Iterable[Callable[[str], None]] = (),
+                 result_store: ResultStore | None = None) -> None:
         self.settings = settings or RunnerSettings()
         self._now = now
         self._listeners = list(listeners)
         self._drop_listeners = list(drop_listeners)
+        self._result_store = result_store
+        # Finished jobs whose result is still in memory, oldest first.
+        self._hot: OrderedDict[str, None] = OrderedDict()
         self._inbox_send, self._inbox_recv = trio.open_memory_channel[_Message](64)
         # Insertion order is creation order, so reversed() lists newest first.
         self._jobs: dict[str, Job] = {}
@@ -217,6 +229,13 @@ class JobRunner:
                 yield None
             if job.terminal or self.stopping.is_set():
                 return
+
+    async def result_of(self, job: Job) -> Any:
+        """The job's result, read back from the result store if it was moved there."""
+        if not job.result_offloaded or self._result_store is None:
+            return job.result
+        _, result = await self._result_store.load_result(job.id)
+        return result
 
     # ------------------------------------------------------------------ requests (inbox)
 
@@ -475,6 +494,7 @@ class JobRunner:
             self._next_seq += 1
             age = (now_wall - (job.finished_at or job.updated_at)).total_seconds()
             self._finished[job.id] = now_trio - max(age, 0.0)
+            self._keep_hot(job.id)
         self._enforce_count_bound()
         self._housekeeping_wake.set()
         return len(self._jobs)
@@ -492,6 +512,7 @@ class JobRunner:
         if job.terminal:
             self._finished[job.id] = trio.current_time()
             self._enforce_count_bound()
+            self._keep_hot(job.id)
             self._housekeeping_wake.set()
         event = self._signals.pop(job.id, None)
         if event is not None:
@@ -512,7 +533,19 @@ class JobRunner:
             oldest = next(iter(self._finished))
             self._drop(oldest)
 
+    def _keep_hot(self, job_id: str) -> None:
+        self._hot[job_id] = None
+        if self._result_store is None:
+            return
+        while len(self._hot) > self.settings.results_in_memory:
+            oldest, _ = self._hot.popitem(last=False)
+            job = self._jobs.get(oldest)
+            if job is not None and job.result is not None and not job.result_offloaded:
+                # Not a change of the job (same version, no listener): only where it lives.
+                self._jobs[oldest] = dataclasses.replace(job, result=None, result_offloaded=True)
+
     def _drop(self, job_id: str) -> None:
+        self._hot.pop(job_id, None)
         self._jobs.pop(job_id, None)
         self._seq.pop(job_id, None)
         self._finished.pop(job_id, None)

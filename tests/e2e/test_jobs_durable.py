@@ -113,3 +113,20 @@ def test_server_sent_events_follow_a_job(daemons: Callable[..., Daemon]) -> None
         assert resumed[-1]["job"]["status"] == "completed"
         missing = client.get("/api/v1/jobs/nope/events")
         assert missing.status_code == 404
+
+
+def test_old_results_are_read_back_from_the_journal(daemons: Callable[..., Daemon]) -> None:
+    daemon = daemons(env={"COLONY_ACTOR_JOBS_RESULTS_IN_MEMORY": "1"})
+    with daemon.client() as client:
+        ids = []
+        for term in ("alpha", "beta", "gamma"):
+            started = client.post("/api/v1/jobs/search", params={"q": term})
+            ids.append(started.json()["job_id"])
+            assert wait_terminal(client, ids[-1])["status"] == "completed"
+        first = client.get(f"/api/v1/jobs/{ids[0]}/result").json()
+        assert first["result"]["result_count"] == 0
+        assert "sparql_results" in first["result"]
+        job = client.get(f"/api/v1/jobs/{ids[0]}").json()["job"]
+        assert job["result"] == first["result"]
+        listed = client.get("/api/v1/jobs").json()["jobs"]
+        assert all(j["result"] is not None for j in listed)

@@ -270,3 +270,27 @@ async def test_many_waiters_cost_nothing_after_disconnect(
             waiters.start_soon(runner.wait_for_change, job.id, 10_000, 1)
     await trio.testing.wait_all_tasks_blocked()
     assert len(runner._signals) <= 1
+
+
+async def test_old_results_move_to_the_result_store(
+        nursery: trio.Nursery, autojump_clock: Any) -> None:
+    stored: dict[str, Any] = {}
+
+    class Store:
+        async def load_result(self, job_id: str) -> tuple[bool, Any]:
+            return job_id in stored, stored.get(job_id)
+
+    def record(job: Job) -> None:
+        assert not job.result_offloaded, "listeners only ever see whole snapshots"
+        stored[job.id] = job.result
+
+    runner = JobRunner(RunnerSettings(results_in_memory=2), listeners=[record],
+                       result_store=Store())
+    await nursery.start(runner.run)
+    jobs = [await finished(runner, await runner.start(sleeper(1, result={"n": n})))
+            for n in range(5)]
+    snapshots = [runner.get(job.id) for job in jobs]
+    assert [s.result_offloaded for s in snapshots if s] == [True, True, True, False, False]
+    oldest = snapshots[0]
+    assert oldest is not None and oldest.result is None and oldest.version == jobs[0].version
+    assert [await runner.result_of(s) for s in snapshots if s] == [{"n": n} for n in range(5)]
