@@ -87,6 +87,24 @@ _XSD_INTEGER: Final = f"<{_XSD}integer>"
 _INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
                   "VALUES (?, ?, ?, ?, ?, ?)")
 _NUL_STAND_IN: Final = "\uffff"
+_INT64_MIN: Final = -(1 << 63)
+_INT64_MAX: Final = (1 << 63) - 1
+# select_groups in SQL, over the groups query ({groups}: graph id, subject, rows, matches,
+# ambiguous) with the limit as parameter ?{limit}: each group once per depth key of its
+# graph (0 without any), a running row total in ranking order, the (matches, key, graph)
+# bucket where it reaches the limit, and every group up to that bucket.
+_RANKED: Final = (
+    "WITH e AS (SELECT g.iri AS iri, s.subject AS subject, s.matches AS matches, "
+    "s.rows AS rows, s.ambiguous AS ambiguous, coalesce(d.key, 0) AS key "
+    "FROM ({groups}) s JOIN graphs g ON g.id = s.graph "
+    "LEFT JOIN temp.depth_keys d ON d.iri = g.iri), "
+    "r AS (SELECT e.*, sum(e.rows) OVER (ORDER BY e.matches DESC, e.key, e.iri, e.subject "
+    "ROWS UNBOUNDED PRECEDING) AS total FROM e), "
+    "b AS (SELECT -r.matches AS m, r.key AS key, r.iri AS iri FROM r "
+    "WHERE r.total >= ?{limit} ORDER BY r.total LIMIT 1) "
+    "SELECT DISTINCT r.iri, r.subject, r.ambiguous FROM r "
+    "WHERE NOT EXISTS (SELECT 1 FROM b) "
+    "OR (-r.matches, r.key, r.iri) <= (SELECT b.m, b.key, b.iri FROM b)")
 
 
 def _text_columns(text: str) -> tuple[str, str | None]:
@@ -314,6 +332,8 @@ class FullTextIndex:
         self._changed = threading.Condition()
         self._edits: dict[str, int] = {}  # graph IRI -> writes seen, for the depth cache
         self._depth_cache: tuple[tuple[str, int], dict[str, list[int]]] | None = None
+        # Which depth keys each reader's temporary table holds (the cached dict itself).
+        self._reader_depths: dict[sqlite3.Connection, Mapping[str, list[int]]] = {}
         self._usable = True
         self._closed = False
         # The writer's cache of predicate ids (a rolled back insert only leaves a gap).
@@ -462,6 +482,7 @@ class FullTextIndex:
             for reader in self._readers:
                 reader.close()
             self._readers.clear()
+            self._reader_depths.clear()
         with self._db_lock:
             self._db.close()
 
@@ -649,7 +670,7 @@ class FullTextIndex:
         count = len(lowered)
         contains = [f"(instr(coalesce(l.raw, l.text), ?{i}) > 0)" for i in range(1, count + 1)]
         where = " OR ".join(contains)
-        params: list[str] = list(lowered)
+        params: list[str | int] = list(lowered)
         if all(len(t) >= MIN_TRIGRAM and "\x00" not in t for t in lowered):
             phrases = " OR ".join('"' + t.replace('"', '""') + '"' for t in lowered)
             where = (f"l.id IN (SELECT rowid FROM literals_fts WHERE literals_fts MATCH "
@@ -659,23 +680,65 @@ class FullTextIndex:
         matches = " + ".join(f"max(c.m{i})" for i in range(count))
         # Per (graph, subject, predicate): the matching literals; SPARQL orders those of
         # one predicate consistently only if they are all plain or all tagged strings.
-        sql = (f"SELECT g.iri, s.subject, s.matches, s.rows, s.ambiguous FROM ("
-               f"SELECT c.graph AS graph, c.subject AS subject, sum(c.n) AS rows, "
-               f"{matches} AS matches, max(c.n > 1 AND (c.kinds > 1 OR c.kind = 'o')) "
-               "AS ambiguous FROM ("
-               "SELECT l.graph AS graph, l.subject AS subject, count(*) AS n, "
-               f"count(DISTINCT l.kind) AS kinds, min(l.kind) AS kind, {terms_found} "
-               f"FROM literals l WHERE {where} GROUP BY l.graph, l.subject, l.predicate) c "
-               "GROUP BY c.graph, c.subject) s JOIN graphs g ON g.id = s.graph")
-        with self._reader(deadline) as reader:
-            rows = [(str(g), str(x), int(m), int(n), bool(a))
-                    for g, x, m, n, a in reader.execute(sql, params).fetchall()]
-        if not rows:
-            return _Candidates([], set(), {})
+        groups = (f"SELECT c.graph AS graph, c.subject AS subject, sum(c.n) AS rows, "
+                  f"{matches} AS matches, max(c.n > 1 AND (c.kinds > 1 OR c.kind = 'o')) "
+                  "AS ambiguous FROM ("
+                  "SELECT l.graph AS graph, l.subject AS subject, count(*) AS n, "
+                  f"count(DISTINCT l.kind) AS kinds, min(l.kind) AS kind, {terms_found} "
+                  f"FROM literals l WHERE {where} GROUP BY l.graph, l.subject, l.predicate) c "
+                  "GROUP BY c.graph, c.subject")
         depths = self._depths(store, config)
-        chosen = select_groups([(g, x, m, n) for g, x, m, n, _ in rows], depths, limit)
-        ambiguous = {(g, x) for g, x, _, _, a in rows if a}
+        with self._reader(deadline) as reader:
+            if self._load_depth_keys(reader, depths):
+                # select_groups in SQL: the work stays in SQLite (which runs without the
+                # GIL), and only the chosen groups come back to Python.
+                params.append(limit)
+                rows = reader.execute(_RANKED.format(groups=groups, limit=len(params)),
+                                      params).fetchall()
+                if not rows:
+                    return _Candidates([], set(), {})
+                chosen = sorted({(str(g), str(x)) for g, x, _ in rows})
+                ambiguous = {(str(g), str(x)) for g, x, a in rows if a}
+                return _Candidates(chosen, ambiguous, depths)
+            every = [(str(g), str(x), int(m), int(n), bool(a)) for g, x, m, n, a in
+                     reader.execute(f"SELECT g.iri, s.subject, s.matches, s.rows, s.ambiguous "
+                                    f"FROM ({groups}) s JOIN graphs g ON g.id = s.graph",
+                                    params).fetchall()]
+        if not every:
+            return _Candidates([], set(), {})
+        chosen = select_groups([(g, x, m, n) for g, x, m, n, _ in every], depths, limit)
+        ambiguous = {(g, x) for g, x, _, _, a in every if a}
         return _Candidates(chosen, ambiguous, depths)
+
+    def _load_depth_keys(self, reader: sqlite3.Connection,
+                         depths: Mapping[str, list[int]]) -> bool:
+        """Have the reader's temporary `depth_keys` table hold `depths`; False if some key
+        does not fit SQLite's integers (the caller ranks in Python then)."""
+        if self._reader_depths.get(reader) is depths:
+            return True
+        if any(not _INT64_MIN <= k <= _INT64_MAX for keys in depths.values() for k in keys):
+            return False
+        # Only the connection's own temporary schema is written: a deferred transaction
+        # takes no lock on the index file.
+        reader.execute("PRAGMA query_only=0")
+        try:
+            reader.execute("BEGIN")
+            try:
+                reader.execute("CREATE TEMP TABLE IF NOT EXISTS depth_keys("
+                               "iri TEXT NOT NULL, key INTEGER NOT NULL)")
+                reader.execute("CREATE INDEX IF NOT EXISTS temp.depth_keys_iri "
+                               "ON depth_keys(iri)")
+                reader.execute("DELETE FROM temp.depth_keys")
+                reader.executemany("INSERT INTO temp.depth_keys(iri, key) VALUES (?, ?)",
+                                   [(g, k) for g, keys in depths.items() for k in keys])
+            except BaseException:
+                reader.execute("ROLLBACK")
+                raise
+            reader.execute("COMMIT")
+        finally:
+            reader.execute("PRAGMA query_only=1")
+        self._reader_depths[reader] = depths
+        return True
 
     def _depths(self, store: Store, config: NamedNode) -> dict[str, list[int]]:
         stamp = (config.value, self._edits.get(config.value, 0))

@@ -208,9 +208,11 @@ class GraphStore:
     def own_addresses(self) -> set[str]:
         return registry.own_addresses(self.triples(self.config), self.config_node)
 
-    def pod_rows(self) -> list[PodRow]:
+    def pod_rows(self, address: str | None = None) -> list[PodRow]:
+        """Every pod but the configuration pod (or only the one at `address`)."""
+        restrict = "" if address is None else f"VALUES ?g {{ {pod_node(address)} }} "
         rows = self.select(
-            f"SELECT ?g ?name ?created ?modified ?depth WHERE {{ "
+            f"SELECT ?g ?name ?created ?modified ?depth WHERE {{ {restrict}"
             f"GRAPH ?g {{ ?g {RDF_TYPE} {POD} "
             f"OPTIONAL {{ ?g {NAME} ?name }} OPTIONAL {{ ?g {CREATION} ?created }} "
             f"OPTIONAL {{ ?g {MODIFIED} ?modified }} }} "
@@ -227,24 +229,32 @@ class GraphStore:
         return sorted(found.values(), key=lambda p: (p.depth, p.name, p.address))
 
     def key_indexes(self) -> dict[str, int]:
-        rows = self.select(f"SELECT ?a ?i WHERE {{ GRAPH {L} {{ ?a {KEY_INDEX} ?i }} }}")
-        out = {}
-        for r in rows:
-            address, index = address_of_node(r["a"]), _int_of(r["i"])
-            if address and index is not None:
-                out[address] = index
-        return out
+        return self._local_ints(KEY_INDEX)
+
+    def key_indexes_of(self, addresses: Iterable[str]) -> dict[str, int]:
+        """The key indexes of these addresses only (those recorded)."""
+        return self._local_ints(KEY_INDEX, addresses)
 
     def scratchpads(self, address: str) -> list[str]:
         """The pod's scratchpads in chunk order: allocation order, so chunk 0 stays put."""
         rows = self.select(f"SELECT ?s WHERE {{ GRAPH {self.config_node} {{ "
                            f"{pod_node(address)} {DATA} ?s }} }}")
         found = {a for a in (address_of_node(r["s"]) for r in rows) if a}
-        indexes = self.key_indexes()
+        indexes = self.key_indexes_of(found)
         return sorted(found, key=lambda a: (indexes.get(a, 1 << 62), a))
 
-    def _local_ints(self, predicate: NamedNode) -> dict[str, int]:
-        rows = self.select(f"SELECT ?a ?v WHERE {{ GRAPH {L} {{ ?a {predicate} ?v }} }}")
+    def _local_ints(self, predicate: NamedNode,
+                    addresses: Iterable[str] | None = None) -> dict[str, int]:
+        """Integer values of `predicate` in the local graph: of every subject, or (bound in
+        the pattern, so the cost does not grow with the store) of these addresses only."""
+        restrict = ""
+        if addresses is not None:
+            nodes = sorted({str(pod_node(a)) for a in addresses})
+            if not nodes:
+                return {}
+            restrict = f"VALUES ?a {{ {' '.join(nodes)} }} "
+        rows = self.select(f"SELECT ?a ?v WHERE {{ {restrict}"
+                           f"GRAPH {L} {{ ?a {predicate} ?v }} }}")
         out = {}
         for r in rows:
             address, value = address_of_node(r["a"]), _int_of(r["v"])
@@ -256,7 +266,7 @@ class GraphStore:
         return self._local_ints(UPDATE_SEQ)
 
     def edit_seq(self, address: str) -> int | None:
-        return self.edit_seqs().get(address)
+        return self._local_ints(UPDATE_SEQ, [address]).get(address)
 
     def removed(self) -> list[str]:
         rows = self.select(f"SELECT ?a WHERE {{ GRAPH {L} {{ ?a {REMOVED} ?x }} }}")
@@ -268,10 +278,10 @@ class GraphStore:
         return sorted(a for a in (address_of_node(r["s"]) for r in rows) if a)
 
     def pointer_counter(self, address: str) -> int | None:
-        return self._local_ints(POINTER_COUNTER).get(address)
+        return self._local_ints(POINTER_COUNTER, [address]).get(address)
 
-    def scratchpad_counters(self) -> dict[str, int]:
-        return self._local_ints(SCRATCHPAD_COUNTER)
+    def scratchpad_counters(self, addresses: Iterable[str] | None = None) -> dict[str, int]:
+        return self._local_ints(SCRATCHPAD_COUNTER, addresses)
 
     def refs_of(self, addresses: Iterable[str]) -> list[str]:
         """The raw references (IRIs or blank labels) in these pods, for the next generation."""
@@ -283,8 +293,16 @@ class GraphStore:
             found.update(str(getattr(r["r"], "value", r["r"])) for r in rows)
         return sorted(found)
 
-    def depths(self) -> dict[str, int]:
-        rows = self.select(f"SELECT ?p ?d WHERE {{ GRAPH {self.config_node} {{ ?p {DEPTH} ?d }} }}")
+    def depths(self, addresses: Iterable[str] | None = None) -> dict[str, int]:
+        """Each pod's (least) depth in the registry: of every pod, or of these only."""
+        restrict = ""
+        if addresses is not None:
+            nodes = sorted({str(pod_node(a)) for a in addresses})
+            if not nodes:
+                return {}
+            restrict = f"VALUES ?p {{ {' '.join(nodes)} }} "
+        rows = self.select(f"SELECT ?p ?d WHERE {{ {restrict}"
+                           f"GRAPH {self.config_node} {{ ?p {DEPTH} ?d }} }}")
         out: dict[str, int] = {}
         for r in rows:
             address, depth = address_of_node(r["p"]), registry.depth_value(r["d"])
@@ -303,10 +321,8 @@ class GraphStore:
 
     def snapshot(self, address: str) -> Snapshot:
         scratchpads = self.scratchpads(address)
-        counters = self.scratchpad_counters()
         return Snapshot(address, self.statements(address), self.edit_seq(address), scratchpads,
-                        self.pointer_counter(address),
-                        {s: counters[s] for s in scratchpads if s in counters})
+                        self.pointer_counter(address), self.scratchpad_counters(scratchpads))
 
     # -- writes (each one transaction) -------------------------------------------------
 
@@ -420,22 +436,40 @@ class GraphStore:
         """Replace the pod's graph with downloaded data, unless it has local changes.
 
         Returns False (and changes nothing) if the pod is waiting for upload."""
-        if self.edit_seq(address) is not None:
-            return False
-        p = pod_node(address)
-        clean = [t for t in triples if t.predicate != INDEX]
-        sparql = f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
-        sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
-        changes: Changes = {p: WHOLE}
-        if depth is not None:
-            more, config = self._depths_sparql({address: depth}, timestamp)
+        return self.replace_pods([(address, triples, counter, depth)], timestamp)[0]
+
+    def replace_pods(self, pods: Sequence[tuple[str, Sequence[Triple], int, int | None]],
+                     timestamp: str) -> list[bool]:
+        """`replace_pod` for several pods (address, triples, counter, depth) in ONE store
+        transaction (and one index transaction): what a refresh downloaded meanwhile.
+
+        Each pod waiting for upload is left alone (False at its position)."""
+        pending = self._local_ints(UPDATE_SEQ, [a for a, _, _, _ in pods])
+        sparql = ""
+        changes: Changes = {}
+        depths: dict[str, int] = {}
+        out = []
+        for address, triples, counter, depth in pods:
+            if address in pending:
+                out.append(False)
+                continue
+            p = pod_node(address)
+            clean = [t for t in triples if t.predicate != INDEX]
+            sparql += f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
+            sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
+            changes = merge(changes, {p: WHOLE})
+            if depth is not None:
+                depths[address] = depth
+            out.append(True)
+        if depths:
+            more, config = self._depths_sparql(depths, timestamp)
             sparql += more
             changes = merge(changes, config)
         self._write(sparql, changes)
-        return True
+        return out
 
     def _depths_sparql(self, depths: dict[str, int], timestamp: str) -> tuple[str, Changes]:
-        known = self.depths()
+        known = self.depths(depths)
         changed = {a: d for a, d in depths.items() if known.get(a) != d}
         if not changed:
             return "", {}

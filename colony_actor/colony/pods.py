@@ -6,7 +6,8 @@ Every blocking store call runs in `trio.to_thread.run_sync` through a CapacityLi
 Writes to the store (edits, the replace step of a refresh, the bookkeeping step of an
 upload) hold one `trio.Lock` across their worker-thread call, and each is one store
 transaction, so an edit made while a sync runs is never lost nor half-applied; network
-I/O never happens under the lock.
+I/O never happens under the lock. Work under the lock is O(the pod at hand), never O(all
+pods), and a refresh stores the pods downloaded meanwhile in one transaction (`_replace`).
 It must never import jobs/ or api/, and never block the event loop.
 """
 
@@ -62,6 +63,9 @@ MAX_REMOTE_CHUNKS: Final = 4096
 FULLTEXT_FILE: Final = "fulltext.sqlite3"
 # Signing hashes the whole record; past this size it is done off the event loop.
 _SIGN_IN_THREAD: Final = 64 * 1024
+# How long creating a pod waits for the network to tell whether a fresh key is claimed
+# (seconds); past it the key is taken as free, as when offline.
+CLAIM_PROBE_TIMEOUT: Final = 2.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ class _Plan:
     pointer_counter: int | None
     scratchpad_counters: dict[str, int]
     keys: dict[str, Ed25519PrivateKey]
+
+
+@dataclass(eq=False)
+class _Replace:
+    """A downloaded pod waiting to be stored (see `Colony._replace`)."""
+    address: str
+    triples: list[Any]
+    counter: int
+    depth: int | None
+    done: bool = False
+    replaced: bool = False
+    error: Exception | None = None
 
 
 @dataclass
@@ -119,8 +135,10 @@ class _Progress:
 
 class Colony:
     def __init__(self, graph: GraphStore, network: Network, keys: KeyStore, *,
-                 scratchpad_limit: int, concurrency: int, search_timeout: float) -> None:
+                 scratchpad_limit: int, concurrency: int, search_timeout: float,
+                 claim_timeout: float = CLAIM_PROBE_TIMEOUT) -> None:
         # Use `Colony.open`.
+        self._claim_timeout = claim_timeout
         self._graph = graph
         self._network = network
         self._keys = keys
@@ -130,19 +148,23 @@ class Colony:
         self._search_limiter = trio.CapacityLimiter(SEARCH_THREADS)
         self._net_limiter = trio.CapacityLimiter(concurrency)
         self._lock = trio.Lock()
+        self._replacing: list[_Replace] = []  # downloaded pods waiting for the lock
         self._config = graph.config
         self._closed = False
 
     @classmethod
     async def open(cls, data_dir: Path, network: Network, keys: KeyStore, *,
                    scratchpad_limit: int = 4 * 1024 * 1024, concurrency: int = 16,
-                   search_timeout: float = 30.0) -> Colony:
+                   search_timeout: float = 30.0,
+                   claim_timeout: float = CLAIM_PROBE_TIMEOUT) -> Colony:
         if scratchpad_limit < MIN_SCRATCHPAD:
             raise InvalidInput(f"scratchpad_limit must be at least {MIN_SCRATCHPAD} bytes")
         if concurrency < 1:
             raise InvalidInput("concurrency must be at least 1")
         if not search_timeout > 0:
             raise InvalidInput("search_timeout must be positive")
+        if not claim_timeout > 0:
+            raise InvalidInput("claim_timeout must be positive")
 
         def start() -> GraphStore:
             graph = GraphStore(Path(data_dir) / "store", keys.address(0),
@@ -152,7 +174,8 @@ class Colony:
 
         graph = await trio.to_thread.run_sync(start)
         return cls(graph, network, keys, scratchpad_limit=scratchpad_limit,
-                   concurrency=concurrency, search_timeout=search_timeout)
+                   concurrency=concurrency, search_timeout=search_timeout,
+                   claim_timeout=claim_timeout)
 
     async def aclose(self) -> None:
         async with self._lock:
@@ -220,9 +243,8 @@ class Colony:
         return address
 
     def _info(self, address: str) -> PodInfo:
-        for row in self._graph.pod_rows():
-            if row.address == address:
-                return PodInfo(row.address, row.name, row.created_at, row.modified_at, row.depth)
+        for row in self._graph.pod_rows(address):
+            return PodInfo(row.address, row.name, row.created_at, row.modified_at, row.depth)
         raise PodNotFound(f"Pod not found: {address}")
 
     # -- quick edits and reads ---------------------------------------------------------
@@ -341,18 +363,23 @@ class Colony:
 
         The same mnemonic on another device hands out the same indexes; a device that has
         not refreshed yet would otherwise reuse one and overwrite that device's pod.
-        Offline, the index is taken as free: creating a pod must not need the network.
+        Offline, the index is taken as free: creating a pod must not need the network. A
+        slow network counts as offline: the probe gives up after `claim_timeout` seconds,
+        so a pod edit stays quick.
         """
         while True:
             index = await trio.to_thread.run_sync(self._keys.allocate)
             address = self._keys.address(index)
-            try:
-                taken = (await self._net(self._network.get_pointer, address) is not None
-                         or await self._net(self._network.get_scratchpad, address) is not None)
-            except BadSignature:
-                taken = True
-            except NetworkError:
-                taken = False
+            taken = False
+            with trio.move_on_after(self._claim_timeout):
+                try:
+                    taken = (await self._net(self._network.get_pointer, address) is not None
+                             or await self._net(self._network.get_scratchpad, address)
+                             is not None)
+                except BadSignature:
+                    taken = True
+                except NetworkError:
+                    taken = False
             if not taken:
                 return index
 
@@ -449,7 +476,7 @@ class Colony:
 
     def _keys_for(self, addresses: Sequence[str]) -> dict[str, Ed25519PrivateKey]:
         """The signing keys of own addresses (sync; under the lock: it may record indexes)."""
-        known = self._graph.key_indexes()
+        known = self._graph.key_indexes_of(addresses)
         found: dict[str, int] = {}
         out = {}
         for address in addresses:
@@ -528,9 +555,8 @@ class Colony:
         """Overwrite a removed pod's records with empty content; None on success."""
         def plan() -> tuple[list[str], int | None, dict[str, int], dict[str, Any]]:
             pads = self._graph.removed_scratchpads(address)
-            counters = self._graph.scratchpad_counters()
             return (pads, self._graph.pointer_counter(address),
-                    {p: counters[p] for p in pads if p in counters},
+                    self._graph.scratchpad_counters(pads),
                     self._keys_for([address, *pads]))
 
         try:
@@ -635,7 +661,7 @@ class Colony:
         """Mark the key indexes the registry reveals as used, so this device can sign for
         pods made on another one and never hands out their indexes again."""
         def work() -> None:
-            known = self._graph.key_indexes()
+            known = self._graph.key_indexes_of(addresses)
             found = {}
             for address in sorted(addresses - set(known)):
                 index = self._keys.index_of(address)
@@ -690,9 +716,58 @@ class Colony:
             return "skipped", _reason(exc)
         if not triples and depth is not None:
             return "skipped", "The pod was removed by its owner"
-        replaced = await self._write(self._graph.replace_pod, address, triples,
-                                     pointer.counter, depth, now())
+        replaced = await self._replace(address, triples, pointer.counter, depth)
         return ("refreshed", "") if replaced else ("kept", "Local changes wait for upload")
+
+    async def _replace(self, address: str, triples: list[Any], counter: int,
+                       depth: int | None) -> bool:
+        """GraphStore.replace_pod, grouped: whoever gets the lock stores every pod that
+        is waiting for it in one transaction, so a refresh's store work under the lock
+        does not grow one transaction per pod. Each pod is still checked for local changes
+        under the lock, in the transaction that would replace it."""
+        item = _Replace(address, triples, counter, depth)
+        self._replacing.append(item)
+        try:
+            async with self._lock:
+                if not item.done:
+                    batch, self._replacing = self._replacing, []
+                    await trio.to_thread.run_sync(self._replace_batch, batch,
+                                                  limiter=self._store_limiter)
+        except BaseException:
+            # Cancelled while waiting: nobody stores it (nor waits for it) any more.
+            if not item.done and item in self._replacing:
+                self._replacing.remove(item)
+            raise
+        if item.error is not None:
+            raise item.error
+        return item.replaced
+
+    def _replace_batch(self, batch: list[_Replace]) -> None:
+        """(In a thread, under the lock.) Store the batch; if that fails, pod by pod, so
+        one bad pod does not fail the others."""
+        try:
+            try:
+                results = self._graph.replace_pods(
+                    [(r.address, r.triples, r.counter, r.depth) for r in batch], now())
+            except Exception as exc:
+                if len(batch) == 1:
+                    batch[0].error = exc
+                    return
+                for item in batch:
+                    try:
+                        item.replaced = self._graph.replace_pod(
+                            item.address, item.triples, item.counter, item.depth, now())
+                    except Exception as one:
+                        item.error = one
+                    item.done = True
+                return
+            for item, replaced in zip(batch, results, strict=True):
+                item.replaced, item.done = replaced, True
+        finally:
+            for item in batch:
+                if not item.done:
+                    item.error = item.error or NetworkError("The pod could not be stored")
+                    item.done = True
 
     async def _refresh_own(self, tracker: _Progress) -> dict[str, Any] | None:
         """The refresh_cache work; None if the user has nothing on the network yet."""

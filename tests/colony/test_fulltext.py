@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
 from colony_actor.colony import search
-from colony_actor.colony.fulltext import WHOLE, FullTextIndex, select_groups, subjects
+from colony_actor.colony.fulltext import (
+    _RANKED,
+    WHOLE,
+    FullTextIndex,
+    select_groups,
+    subjects,
+)
 from colony_actor.colony.graph import GraphStore
 from colony_actor.colony.pods import FULLTEXT_FILE, Colony
 from colony_actor.colony.search import SearchTimeout, parse_terms, scan_text_search
@@ -436,3 +442,31 @@ def test_ties_between_incomparable_literals(tmp_path: Path) -> None:
         assert found == scanned and len(found.bindings) == 1
     finally:
         graph.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["g0", "g1", "g2", "gé", "g\U0001f600"]),
+                          st.sampled_from(["s0", "s1", "s2", "_:b0", "sÉ"]),
+                          st.integers(1, 3), st.integers(1, 4)),
+                unique_by=lambda g: g[:2], max_size=12),
+       st.dictionaries(st.sampled_from(["g0", "g1", "g2", "gé", "g\U0001f600"]),
+                       st.lists(st.integers(-2, 999999), min_size=1, max_size=3), max_size=4),
+       st.integers(1, 30))
+def test_ranking_in_sql_is_select_groups(groups: list[tuple[str, str, int, int]],
+                                         depths: dict[str, list[int]], limit: int) -> None:
+    """The SQL the index ranks candidates with chooses what select_groups chooses."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        db.execute("CREATE TABLE graphs(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE)")
+        db.execute("CREATE TABLE g(graph, subject, rows, matches, ambiguous)")
+        ids = {iri: n for n, iri in enumerate(sorted({g for g, *_ in groups}), 1)}
+        db.executemany("INSERT INTO graphs VALUES (?, ?)", [(n, i) for i, n in ids.items()])
+        db.executemany("INSERT INTO g VALUES (?, ?, ?, ?, 0)",
+                       [(ids[g], x, n, m) for g, x, m, n in groups])
+        db.execute("CREATE TEMP TABLE depth_keys(iri TEXT NOT NULL, key INTEGER NOT NULL)")
+        db.executemany("INSERT INTO temp.depth_keys VALUES (?, ?)",
+                       [(g, k) for g, keys in depths.items() for k in keys])
+        rows = db.execute(_RANKED.format(groups="SELECT * FROM g", limit=1), [limit]).fetchall()
+    finally:
+        db.close()
+    assert sorted({(g, x) for g, x, _ in rows}) == select_groups(groups, depths, limit)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Any
 
 import pytest
+import trio
 
 from colony_actor.colony.errors import InvalidInput, PodNotFound
+from colony_actor.colony.pods import CLAIM_PROBE_TIMEOUT
 
 from .conftest import MemoryNetwork, OpenColony
 
@@ -239,3 +242,27 @@ async def test_hostile_inputs_everywhere(open_colony: OpenColony, network: Memor
     assert (await colony.search({"type": "advanced", "sparql":
                                  "ASK { GRAPH ?g { <a:b> ?p ?o } }"}, lambda *a: None))[
         "sparql_results"]["boolean"] is False
+
+
+class HangingNetwork(MemoryNetwork):
+    """A network whose reads never answer (a peer that accepted the connection and went
+    silent)."""
+
+    async def get_pointer(self, address: str) -> None:
+        await trio.sleep_forever()
+
+    async def get_scratchpad(self, address: str) -> None:
+        await trio.sleep_forever()
+
+
+async def test_create_pod_does_not_wait_for_a_hanging_network(
+        open_colony: OpenColony, autojump_clock: Any) -> None:
+    colony = await open_colony(HangingNetwork())
+    started = trio.current_time()
+    pod = await colony.create_pod("Films")
+    waited = trio.current_time() - started
+    # Two probes (the pod's key and its scratchpad's), each bounded.
+    assert waited <= 2 * CLAIM_PROBE_TIMEOUT + 0.5
+    assert [p.address for p in await colony.list_pods()] == [pod.address]
+    assert sorted((await colony.updates())["update"]) == sorted(
+        [pod.address, colony._config])

@@ -6,9 +6,11 @@ from typing import Any
 
 import pytest
 import trio
+from pyoxigraph import Literal, Triple
 
 from colony_actor.colony.errors import InvalidInput, UploadFailed
 from colony_actor.colony.pods import Colony
+from colony_actor.colony.vocab import NAME, pod_node
 
 from .conftest import OpenColony, ProgressLog, no_progress
 
@@ -334,3 +336,30 @@ async def test_a_new_device_never_reuses_a_claimed_key(open_colony: OpenColony,
     assert result["status"] == "success"
     names = {p.name for p in await first.list_pods()}
     assert "First device's pod" in names
+
+
+async def test_grouped_replace_skips_only_pods_with_local_changes(
+        open_colony: OpenColony, network: Any) -> None:
+    """A refresh stores the pods downloaded meanwhile in one transaction: pods with local
+    changes in the group are still kept, the others replaced, with their depths."""
+    colony = await open_colony(network)
+    own = await colony.create_pod("Mine")
+    graph = colony._graph
+    others = [subject(100 + i) for i in range(3)]
+    p = pod_node(others[0])
+
+    def work() -> list[bool]:
+        stamp = "2025-01-01T00:00:00.000000Z"
+        pods = [(address, [Triple(pod_node(address), NAME, Literal(f"pod {i}"))], 1, 2)
+                for i, address in enumerate(others)]
+        kept = graph.statements(own.address)
+        # The own pod has a pending edit: it is left alone, the others are stored.
+        result = graph.replace_pods([*pods[:2], (own.address, [], 5, 1), pods[2]], stamp)
+        assert graph.statements(own.address) == kept
+        assert graph.pointer_counter(own.address) is None
+        return result
+
+    assert await trio.to_thread.run_sync(work) == [True, True, False, True]
+    assert graph.depths(others) == dict.fromkeys(others, 2)
+    assert graph.pointer_counter(others[0]) == 1
+    assert graph.triples(others[0]) == [Triple(p, NAME, Literal("pod 0"))]
