@@ -8,7 +8,6 @@ and written to `<data_dir>/password` (mode 0600). Later runs need the same passw
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ import structlog
 
 from colony_actor.colony.errors import ColonyError
 from colony_actor.colony.keys import KeyStore
+from colony_actor.files import write_atomic
 
 log = structlog.get_logger("colony_actor.identity")
 
@@ -73,10 +73,4 @@ def _read_password(path: Path) -> str:
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, text.encode("utf-8"), mode=0o600)

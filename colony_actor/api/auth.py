@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
 import jwt
+
+from colony_actor.files import write_atomic
 
 SECRET_FILE = "jwt_secret"
 ISSUER = "colony-actor"
@@ -32,13 +33,7 @@ def load_or_create_secret(data_dir: Path) -> bytes:
     except (FileNotFoundError, ValueError):
         pass
     secret = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret.hex())
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, secret.hex().encode(), mode=0o600)
     return secret
 
 

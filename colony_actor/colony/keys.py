@@ -37,6 +37,7 @@ from mnemonic import Mnemonic
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, WrongPassword
 from colony_actor.colony.network.base import address_of
+from colony_actor.files import fsync_dir
 
 KEYSTORE_FILE = "keystore.json"
 MNEMONIC_WORDS = 12
@@ -174,20 +175,6 @@ def _seal(header: dict[str, Any], file_key: bytes, payload: dict[str, Any]) -> b
     return (json.dumps(envelope, indent=2) + "\n").encode("utf-8")
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Without this a crash right after the rename can leave the old name on disk.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, data: bytes, *, replace: bool) -> None:
     """Write `data` to `path` atomically with mode 0600; if not `replace`, never clobber."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -205,7 +192,7 @@ def _write_file(path: Path, data: bytes, *, replace: bool) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _link_new(tmp: Path, path: Path) -> None:

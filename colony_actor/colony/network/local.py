@@ -23,7 +23,6 @@ import fcntl
 import os
 import re
 import struct
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -32,6 +31,7 @@ import trio
 
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.network.base import Pointer, RecordKind, Scratchpad
+from colony_actor.files import write_atomic
 
 _ADDRESS: Final = re.compile(r"[0-9a-f]{64}")
 _MAGIC: Final = b"CLRC"
@@ -100,14 +100,6 @@ def _verify(kind: RecordKind, record: Record) -> None:
     except UnicodeEncodeError:
         raise NetworkError(
             f"Invalid pointer at {record.address}: target is not encodable") from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalNetwork:
@@ -230,19 +222,6 @@ class LocalNetwork:
 
     @staticmethod
     def _replace(path: Path, data: bytes) -> None:
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                        suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                # Records are public, signed data; other local users sharing the
-                # directory must be able to read them.
-                os.fchmod(handle.fileno(), 0o644)
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
-            raise
-        _fsync_dir(path.parent)
+        # Records are public, signed data; other local users sharing the directory must
+        # be able to read them.
+        write_atomic(path, data, mode=0o644)
