@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ log = structlog.get_logger("colony_actor.supervisor")
 
 
 JOURNAL_FILE = "jobs.sqlite3"
+GIL_SWITCH_SECONDS = 0.001
 
 
 class RunnerDied(Exception):
@@ -74,6 +76,9 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
                 env: Mapping[str, str] | None = None,
                 task_status: trio.TaskStatus[Started] = trio.TASK_STATUS_IGNORED) -> None:
     environ = os.environ if env is None else env
+    # Worker threads run Python (parsing, index upkeep) while the loop answers requests;
+    # a shorter switch interval bounds how long the loop waits for the GIL behind them.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     await trio.to_thread.run_sync(_prepare_dirs, settings)
     password = identity.resolve_password(settings.data_dir, password_file, environ)
     keys = await trio.to_thread.run_sync(
