@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log.level)
     try:
-        trio.run(partial_serve(settings, args.password_file))
+        trio.run(_daemon(settings, args.password_file))
     except (IdentityError, ColonyError, OSError) as exc:
         log.error("startup_failed", error=str(exc))
         print(f"colony-actor: {exc}", file=sys.stderr)
@@ -104,7 +104,8 @@ def _leaves(group: BaseExceptionGroup[Any]) -> list[BaseException]:
     return found
 
 
-def partial_serve(settings: config.Settings, password_file: Path | None) -> Any:
+def _daemon(settings: config.Settings, password_file: Path | None) -> Any:
+    """The async main of `serve`, for `trio.run`."""
     async def run() -> None:
         await supervisor.serve(settings, password_file=password_file)
 

@@ -169,10 +169,6 @@ class JobRunner:
     def busy(self) -> bool:
         return self._active is not None or bool(self._queue)
 
-    @property
-    def accepting(self) -> bool:
-        return self._accepting
-
     def __len__(self) -> int:
         return len(self._jobs)
 
