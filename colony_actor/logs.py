@@ -24,6 +24,22 @@ def _redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutabl
     return event
 
 
+class _NamedWriteLogger(structlog.WriteLogger):
+    """A WriteLogger that remembers the name it was asked for (the `logger` field)."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
+
+
+class _NamedWriteLoggerFactory:
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+
+    def __call__(self, *args: Any) -> _NamedWriteLogger:
+        return _NamedWriteLogger(self._file, str(args[0]) if args else "colony_actor")
+
+
 def configure(level: str = "info", stream: TextIO | None = None) -> None:
     """Send structlog and stdlib logging (hypercorn's) as JSON lines to `stream`."""
     output = stream or sys.stderr
@@ -34,14 +50,16 @@ def configure(level: str = "info", stream: TextIO | None = None) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _redact,
     ]
-    # Everything goes through one stdlib handler, so our events and the libraries'
-    # (hypercorn's) come out as the same JSON lines.
+    # Our own events take structlog's direct path (no stdlib LogRecord per event: the
+    # access log writes one per request); libraries' stdlib records get the same shape
+    # through the handler below.
     structlog.configure(
         processors=[*shared, structlog.stdlib.add_logger_name,
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+                    structlog.processors.format_exc_info,
+                    structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=False,
+        logger_factory=_NamedWriteLoggerFactory(output),
+        cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(output)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
