@@ -383,26 +383,24 @@ class KeyStore:
         """
         with self._lock:
             index = max(self._used, default=-1) + 1
-            self._used.add(index)
-            try:
-                self._save()
-            except BaseException:
-                self._used.discard(index)
-                raise
+            self._claim(index)
             return index
 
     def mark_used(self, index: int) -> None:
         """Record that `index` is in use (say, by this user on another device) and persist."""
         _check_index(index)
         with self._lock:
-            if index in self._used:
-                return
-            self._used.add(index)
-            try:
-                self._save()
-            except BaseException:
-                self._used.discard(index)
-                raise
+            if index not in self._used:
+                self._claim(index)
+
+    def _claim(self, index: int) -> None:
+        # Called with the lock held: persisted, or not claimed at all.
+        self._used.add(index)
+        try:
+            self._save()
+        except BaseException:
+            self._used.discard(index)
+            raise
 
     def _sealed(self) -> bytes:
         payload = {"mnemonic": self._mnemonic, "used": sorted(self._used)}
