@@ -45,7 +45,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -53,10 +53,12 @@ from typing import Any, Final
 import structlog
 from pyoxigraph import (
     BlankNode,
+    Literal,
     NamedNode,
     QueryResultsFormat,
     QuerySolutions,
     Store,
+    Triple,
 )
 
 from colony_actor.colony.jsonld import subject_tree_pattern
@@ -70,7 +72,7 @@ from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, text
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
 
-SCHEMA_VERSION: Final = "3"
+SCHEMA_VERSION: Final = "4"
 # The trigram tokenizer needs 3 characters; shorter terms are found by scanning the
 # index's own table (still far cheaper than the store).
 MIN_TRIGRAM: Final = 3
@@ -84,8 +86,12 @@ _L: Final = str(LOCAL_GRAPH)
 _XSD: Final = "http://www.w3.org/2001/XMLSchema#"
 _RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD_INTEGER: Final = f"<{_XSD}integer>"
+_STRING: Final = f"{_XSD}string"
+_LANG_STRING: Final = f"{_RDF}langString"
 _INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
                   "VALUES (?, ?, ?, ?, ?, ?)")
+_INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _NUL_STAND_IN: Final = "\uffff"
 _INT64_MIN: Final = -(1 << 63)
 _INT64_MAX: Final = (1 << 63) - 1
@@ -126,11 +132,11 @@ _SCHEMA: Final = (
     "CREATE VIRTUAL TABLE literals_fts USING fts5(text, content='literals', "
     "content_rowid='id', tokenize='trigram case_sensitive 0')",
 )
-# Created after a bulk load (the FTS index is then built in one 'rebuild').
+# Created after a bulk load (the FTS index is then built in one 'rebuild'). Inserts feed
+# literals_fts themselves (`_insert`): through an AFTER INSERT trigger, the same rows cost
+# three times as much. Deletes go through the trigger, which is the cheaper way for them.
 _MAINTENANCE: Final = (
     "CREATE INDEX literals_subject ON literals(graph, subject)",
-    "CREATE TRIGGER literals_ai AFTER INSERT ON literals BEGIN "
-    "INSERT INTO literals_fts(rowid, text) VALUES (new.id, new.text); END",
     "CREATE TRIGGER literals_ad AFTER DELETE ON literals BEGIN "
     "INSERT INTO literals_fts(literals_fts, rowid, text) VALUES ('delete', old.id, old.text); "
     "END",
@@ -208,6 +214,40 @@ _LITERAL_ROWS: Final = ("SELECT ?x ?p " + _KIND.replace("{", "{{").replace("}", 
 def _graph_rows(store: Store, graph: NamedNode) -> list[list[str]]:
     return _csv(store, _LITERAL_ROWS.format(
         inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o)) }}"))
+
+
+def _written_rows(store: Store, graph: NamedNode, written: Collection[Triple]
+                  ) -> list[list[str]]:
+    """`_graph_rows` of a graph just written with exactly the statements `written`.
+
+    Strings about named subjects are taken from the statements (oxigraph stores strings
+    verbatim; only ASCII is lower-cased here, where Python and oxigraph's LCASE agree, the
+    rest by LCASE itself). Statements about blank nodes (which the store renames) and other
+    literals (which it stores in canonical form) are read back."""
+    rows: list[list[str]] = []
+    read_back = False
+    for triple in set(written):  # the store holds each statement once
+        term = triple.object
+        if not isinstance(term, Literal):
+            continue
+        datatype = term.datatype.value
+        if not isinstance(triple.subject, NamedNode) or datatype not in (_STRING, _LANG_STRING):
+            read_back = True
+            continue
+        rows.append([triple.subject.value, triple.predicate.value,
+                     "l" if datatype == _LANG_STRING else "s", term.value])
+    foreign = [row for row in rows if not row[3].isascii()]
+    for row, lowered in zip(foreign, _lcase(store, [row[3] for row in foreign]) if foreign
+                            else [], strict=True):
+        row[3] = lowered
+    for row in rows:
+        if row[3].isascii():
+            row[3] = row[3].lower()
+    if read_back:
+        rows += _csv(store, _LITERAL_ROWS.format(
+            inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o) && (!isIRI(?x) || "
+                  f"(DATATYPE(?o) != <{_STRING}> && DATATYPE(?o) != <{_LANG_STRING}>))) }}"))
+    return rows
 
 
 def _subject_rows(store: Store, graph: NamedNode, nodes: Iterable[NamedNode]) -> list[list[str]]:
@@ -500,19 +540,28 @@ class FullTextIndex:
             self._db.execute("DELETE FROM literals WHERE graph = ?", (row[0],))
             self._db.execute("DELETE FROM graphs WHERE id = ?", (row[0],))
 
-    def _replace_graph(self, store: Store, graph: NamedNode, generation: str) -> None:
+    def _replace_graph(self, store: Store, graph: NamedNode, generation: str,
+                       written: Collection[Triple] | None = None) -> None:
         if not store.contains_named_graph(graph):
             self._drop_graph(graph.value)
             return
-        rows = _graph_rows(store, graph)
+        rows = _graph_rows(store, graph) if written is None else _written_rows(
+            store, graph, written)
         number = self._graph_id(graph.value, generation)
         self._db.execute("DELETE FROM literals WHERE graph = ?", (number,))
         self._insert(number, rows)
 
     def _insert(self, graph: int, rows: Iterable[Sequence[str]]) -> None:
-        """Rows (subject, predicate IRI, kind, text) of one graph."""
-        self._db.executemany(_INSERT, ((graph, x, self._predicate_id(p), k, *_text_columns(t))
-                                       for x, p, k, t in rows))
+        """Rows (subject, predicate IRI, kind, text) of one graph, into the table and its
+        FTS index (ids are given here so that both get the same)."""
+        row = self._db.execute("SELECT coalesce(max(id), 0) FROM literals").fetchone()
+        first = int(row[0]) + 1
+        values = [(number, graph, x, self._predicate_id(p), k, *_text_columns(t))
+                  for number, (x, p, k, t) in enumerate(rows, first)]
+        if values:
+            self._db.executemany(_INSERT_WITH_ID, values)
+            self._db.executemany("INSERT INTO literals_fts(rowid, text) VALUES (?, ?)",
+                                 ((v[0], v[5]) for v in values))
 
     def _predicate_id(self, iri: str) -> int:
         number = self._predicates.get(iri)
@@ -524,8 +573,12 @@ class FullTextIndex:
         return number
 
     @contextlib.contextmanager
-    def writing(self, store: Store, changes: Changes) -> Iterator[None]:
+    def writing(self, store: Store, changes: Changes,
+                written: Mapping[NamedNode, Collection[Triple]] | None = None
+                ) -> Iterator[None]:
         """Around a store write that makes `changes`: the index follows it once it is done.
+        `written` may give the whole content the write leaves in some wholly replaced
+        graphs, which spares reading most of it back.
 
         The body must be the one store transaction; if it raises, the index is untouched
         (the store is too). If the index cannot follow, it is marked unusable: searches
@@ -541,7 +594,7 @@ class FullTextIndex:
             yield
             if self._usable:
                 try:
-                    self._apply(store, changes, before)
+                    self._apply(store, changes, before, written or {})
                 except Exception as exc:
                     # The store's write stands (it is the truth); the index is behind it.
                     self._predicates.clear()
@@ -551,8 +604,8 @@ class FullTextIndex:
                 self._version += 1
                 self._changed.notify_all()
 
-    def _apply(self, store: Store, changes: Changes, before: Mapping[NamedNode, set[str]]
-               ) -> None:
+    def _apply(self, store: Store, changes: Changes, before: Mapping[NamedNode, set[str]],
+               written: Mapping[NamedNode, Collection[Triple]]) -> None:
         graphs = [g for g in changes if g != LOCAL_GRAPH]
         generations = _generations(store, graphs) if graphs else {}
         with self._db_lock, _transaction(self._db):
@@ -561,7 +614,8 @@ class FullTextIndex:
                 generation = generations.get(graph.value, "")
                 self._edits[graph.value] = self._edits.get(graph.value, 0) + 1
                 if touch.whole or not store.contains_named_graph(graph):
-                    self._replace_graph(store, graph, generation)
+                    self._replace_graph(store, graph, generation,
+                                        written.get(graph) if touch.whole else None)
                     continue
                 rows = (_subject_rows(store, graph, touch.subjects) if touch.subjects else [])
                 rows += _tree_rows(store, graph, touch.trees) if touch.trees else []

@@ -19,7 +19,7 @@ raw user string into SPARQL, and never upload or search the local graph.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,14 @@ def _touch(pod: NamedNode, timestamp: str) -> str:
 
 
 @dataclass(frozen=True)
+class HeldCopy:
+    """What a refresh needs to know of the copy held of a pod before downloading it."""
+    pointer_counter: int | None  # of the version held; None if never downloaded
+    has_data: bool
+    pending: bool  # local changes wait for upload
+
+
+@dataclass(frozen=True)
 class PodRow:
     address: str
     name: str
@@ -161,8 +169,10 @@ class GraphStore:
             if self.fulltext is not None:
                 self.fulltext.invalidate("a write with undescribed changes")
 
-    def _write(self, sparql: str, changes: Changes) -> None:
-        """One store transaction making `changes` (and only those, in pod graphs)."""
+    def _write(self, sparql: str, changes: Changes,
+               written: Mapping[NamedNode, Collection[Triple]] | None = None) -> None:
+        """One store transaction making `changes` (and only those, in pod graphs);
+        `written`: the whole content it leaves in some graphs it replaces (for the index)."""
         if not sparql.strip():
             return
         if not changes:
@@ -174,7 +184,7 @@ class GraphStore:
         if self.fulltext is None:
             self.store.update(sparql)
             return
-        with self.fulltext.writing(self.store, changes):
+        with self.fulltext.writing(self.store, changes, written):
             self.store.update(sparql)
 
     def select(self, sparql: str) -> list[Any]:
@@ -188,9 +198,17 @@ class GraphStore:
         return [q.triple for q in
                 self.store.quads_for_pattern(None, None, None, pod_node(address))]
 
-    def has_data(self, address: str) -> bool:
-        g = pod_node(address)
-        return bool(self.store.query(f"ASK {{ GRAPH {g} {{ ?s ?p ?o }} }}"))
+    def held_copies(self, addresses: Sequence[str]) -> dict[str, HeldCopy]:
+        """`HeldCopy` of each of these pods, in three queries whatever their number."""
+        if not addresses:
+            return {}
+        counters = self._local_ints(POINTER_COUNTER, addresses)
+        pending = self._local_ints(UPDATE_SEQ, addresses)
+        nodes = " ".join(sorted({str(pod_node(a)) for a in addresses}))
+        rows = self.select(f"SELECT ?g WHERE {{ VALUES ?g {{ {nodes} }} "
+                           "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }")
+        filled = {address_of_node(r["g"]) for r in rows}
+        return {a: HeldCopy(counters.get(a), a in filled, a in pending) for a in addresses}
 
     def pod_exists(self, address: str) -> bool:
         g = pod_node(address)
@@ -447,6 +465,7 @@ class GraphStore:
         pending = self._local_ints(UPDATE_SEQ, [a for a, _, _, _ in pods])
         sparql = ""
         changes: Changes = {}
+        written: dict[NamedNode, list[Triple]] = {}
         depths: dict[str, int] = {}
         out = []
         for address, triples, counter, depth in pods:
@@ -454,7 +473,7 @@ class GraphStore:
                 out.append(False)
                 continue
             p = pod_node(address)
-            clean = [t for t in triples if t.predicate != INDEX]
+            clean = written[p] = [t for t in triples if t.predicate != INDEX]
             sparql += f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
             sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
             changes = merge(changes, {p: WHOLE})
@@ -465,7 +484,9 @@ class GraphStore:
             more, config = self._depths_sparql(depths, timestamp)
             sparql += more
             changes = merge(changes, config)
-        self._write(sparql, changes)
+            for graph in config:  # written to after its content was given
+                written.pop(graph, None)
+        self._write(sparql, changes, written)
         return out
 
     def _depths_sparql(self, depths: dict[str, int], timestamp: str) -> tuple[str, Changes]:

@@ -34,7 +34,7 @@ from colony_actor.colony.errors import (
     StaleCounter,
     UploadFailed,
 )
-from colony_actor.colony.graph import GraphStore, parse_statements, serialize_lines
+from colony_actor.colony.graph import GraphStore, HeldCopy, parse_statements, serialize_lines
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys import KeyStore
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad
@@ -689,26 +689,20 @@ class Colony:
         owned = await self._write(self._graph.load_config, triples, pointer.counter, now())
         await self._adopt_keys(owned)
 
-    async def _refresh_pod(self, address: str, depth: int | None) -> tuple[str, str]:
-        """(outcome, reason): refreshed, unchanged, kept, or skipped with a reason."""
+    async def _refresh_pod(self, address: str, depth: int | None, held: HeldCopy
+                           ) -> tuple[str, str]:
+        """(outcome, reason): refreshed, unchanged, kept, or skipped with a reason. `held`
+        was read before the download: `_replace` checks for local changes again."""
         try:
             pointer = await self._net(self._network.get_pointer, address)
         except ColonyError as exc:
             return "skipped", _reason(exc)
         if pointer is None:
             return "skipped", "No pod at this address on the network"
-
-        def state() -> tuple[int | None, bool, bool]:
-            g = self._graph
-            return (g.pointer_counter(address), g.has_data(address),
-                    g.edit_seq(address) is not None)
-
-        seen, present, pending = await self._read(state)
-        if present and seen is not None and pointer.counter <= seen:
-            if depth is not None:
-                await self._write(self._graph.set_depths, {address: depth}, now())
+        seen = held.pointer_counter
+        if held.has_data and seen is not None and pointer.counter <= seen:
             return "unchanged", ""
-        if pending:
+        if held.pending:
             return "kept", "Local changes wait for upload"
         try:
             triples = await self._fetch(address, pointer)
@@ -718,6 +712,29 @@ class Colony:
             return "skipped", "The pod was removed by its owner"
         replaced = await self._replace(address, triples, pointer.counter, depth)
         return ("refreshed", "") if replaced else ("kept", "Local changes wait for upload")
+
+    async def _refresh_pods(self, addresses: Sequence[str], depth: int | None,
+                            tracker: _Progress) -> list[tuple[str, str]]:
+        """`_refresh_pod` of each, all at once; the depth of each unchanged pod is set
+        afterwards in one write."""
+        held = await self._read(self._graph.held_copies, addresses)
+
+        async def one(address: str) -> tuple[str, str]:
+            try:
+                outcome = await self._refresh_pod(address, depth, held[address])
+            except Exception as exc:  # a bug or a store failure: that pod only
+                outcome = "skipped", _reason(exc)
+            tracker.step()
+            return outcome
+
+        results = [o if not isinstance(o, Exception) else ("skipped", _reason(o))
+                   for o in await self._gather([functools.partial(one, a) for a in addresses])]
+        if depth is not None:
+            unchanged = {a: depth for a, (outcome, _) in zip(addresses, results, strict=True)
+                         if outcome == "unchanged"}
+            if unchanged:
+                await self._write(self._graph.set_depths, unchanged, now())
+        return results
 
     async def _replace(self, address: str, triples: list[Any], counter: int,
                        depth: int | None) -> bool:
@@ -792,16 +809,8 @@ class Colony:
         tracker.grow(len(own))
         kept: list[str] = []
         skipped: list[dict[str, str]] = []
-
-        async def one(address: str) -> tuple[str, str]:
-            outcome = await self._refresh_pod(address, None)
-            tracker.step()
-            return outcome
-
-        results = await self._gather([functools.partial(one, a) for a in own])
-        for address, result in zip(own, results, strict=True):
-            outcome, reason = result if not isinstance(result, Exception) else (
-                "skipped", _reason(result))
+        results = await self._refresh_pods(own, None, tracker)
+        for address, (outcome, reason) in zip(own, results, strict=True):
             if outcome == "refreshed":
                 refreshed += 1
             elif outcome == "unchanged":
@@ -853,17 +862,9 @@ class Colony:
             if not following:
                 break
             tracker.grow(len(following))
-
-            async def one(address: str, g: int = generation) -> tuple[str, str]:
-                outcome = await self._refresh_pod(address, g)
-                tracker.step()
-                return outcome
-
-            results = await self._gather([functools.partial(one, a) for a in following])
+            results = await self._refresh_pods(following, generation, tracker)
             frontier = []
-            for address, result in zip(following, results, strict=True):
-                outcome, reason = result if not isinstance(result, Exception) else (
-                    "skipped", _reason(result))
+            for address, (outcome, reason) in zip(following, results, strict=True):
                 if outcome == "skipped":
                     skipped.append({"address": address, "reason": reason})
                     continue

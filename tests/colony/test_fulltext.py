@@ -358,6 +358,8 @@ def test_random_literals_and_terms(tmp_path: Path) -> None:
             triples = subject_tree(data, subject)
             written += triples
             graph.put_subject(address, subject, triples, stamp)
+        assert graph.fulltext is not None
+        assert graph.fulltext.differences(graph.store) == []
         texts = sorted({t.object.value for t in written if isinstance(t.object, Literal)} - {""})
         terms: list[str] = []
         for _ in range(data.draw(st.integers(1, 4))):
