@@ -61,6 +61,7 @@ MIN_SCRATCHPAD: Final = 1024
 MAX_REMOTE_CHUNKS: Final = 4096
 # The full-text index of the pods' literals, beside the store (rebuilt from it if lost).
 FULLTEXT_FILE: Final = "fulltext.sqlite3"
+KEPT: Final = "Local changes wait for upload"
 # Signing hashes the whole record; past this size it is done off the event loop.
 _SIGN_IN_THREAD: Final = 64 * 1024
 # How long creating a pod waits for the network to tell whether a fresh key is claimed
@@ -95,13 +96,13 @@ class _Plan:
 
 @dataclass(eq=False)
 class _Replace:
-    """A downloaded pod waiting to be stored (see `Colony._replace`)."""
+    """A downloaded pod waiting to be parsed and stored (see `Colony._replace`)."""
     address: str
-    triples: list[Any]
+    body: bytes
     counter: int
     depth: int | None
     done: bool = False
-    replaced: bool = False
+    outcome: tuple[str, str] = ("kept", KEPT)
     error: Exception | None = None
 
 
@@ -424,6 +425,11 @@ class Colony:
 
     async def _fetch(self, address: str, pointer: Pointer) -> list[Any]:
         """A pod's triples from the records its pointer leads to."""
+        body = await self._download(address, pointer)
+        return await trio.to_thread.run_sync(_parse, address, body)
+
+    async def _download(self, address: str, pointer: Pointer) -> bytes:
+        """A pod's statements (unparsed) from the records its pointer leads to."""
         if not is_address(pointer.target) or pointer.target != pointer.target.lower():
             raise NetworkError(f"Pod {address}'s pointer has a malformed target")
         first = await self._net(self._network.get_scratchpad, pointer.target)
@@ -447,6 +453,8 @@ class Colony:
             if len(positions) >= MAX_REMOTE_CHUNKS:
                 raise NetworkError(f"Pod {address} lists more than {MAX_REMOTE_CHUNKS} chunks")
             wanted = sorted(p for p in listed if p not in datas)
+            if not wanted:
+                break
             results = await self._gather([functools.partial(
                 self._net, self._network.get_scratchpad, listed[p]) for p in wanted])
             fresh = []
@@ -461,16 +469,7 @@ class Colony:
             chunks.check_sequence(positions, MAX_REMOTE_CHUNKS)
         except InvalidInput as exc:
             raise NetworkError(f"Pod {address} has a malformed chunk index: {exc}") from None
-        ordered = [datas[p] for p in sorted(datas)]
-
-        def parse() -> list[Any]:
-            try:
-                return parse_statements(chunks.join(ordered))
-            except (SyntaxError, ValueError) as exc:
-                raise NetworkError(f"Pod {address} holds data that does not parse: "
-                                   f"{str(exc)[:200]}") from None
-
-        return await trio.to_thread.run_sync(parse)
+        return chunks.join([datas[p] for p in sorted(datas)])
 
     # -- upload ------------------------------------------------------------------------
 
@@ -703,15 +702,12 @@ class Colony:
         if held.has_data and seen is not None and pointer.counter <= seen:
             return "unchanged", ""
         if held.pending:
-            return "kept", "Local changes wait for upload"
+            return "kept", KEPT
         try:
-            triples = await self._fetch(address, pointer)
+            body = await self._download(address, pointer)
+            return await self._replace(address, body, pointer.counter, depth)
         except ColonyError as exc:
             return "skipped", _reason(exc)
-        if not triples and depth is not None:
-            return "skipped", "The pod was removed by its owner"
-        replaced = await self._replace(address, triples, pointer.counter, depth)
-        return ("refreshed", "") if replaced else ("kept", "Local changes wait for upload")
 
     async def _refresh_pods(self, addresses: Sequence[str], depth: int | None,
                             tracker: _Progress) -> list[tuple[str, str]]:
@@ -736,13 +732,14 @@ class Colony:
                 await self._write(self._graph.set_depths, unchanged, now())
         return results
 
-    async def _replace(self, address: str, triples: list[Any], counter: int,
-                       depth: int | None) -> bool:
-        """GraphStore.replace_pod, grouped: whoever gets the lock stores every pod that
-        is waiting for it in one transaction, so a refresh's store work under the lock
-        does not grow one transaction per pod. Each pod is still checked for local changes
-        under the lock, in the transaction that would replace it."""
-        item = _Replace(address, triples, counter, depth)
+    async def _replace(self, address: str, body: bytes, counter: int, depth: int | None
+                       ) -> tuple[str, str]:
+        """Parse and store a downloaded pod (GraphStore.replace_pod), grouped: whoever
+        gets the lock does it for every pod waiting for it, in one store transaction, so
+        a refresh's work under the lock does not grow one transaction (nor one thread
+        hop) per pod. Each pod is still checked for local changes under the lock, in the
+        transaction that would replace it. The outcome as `_refresh_pod` gives it."""
+        item = _Replace(address, body, counter, depth)
         self._replacing.append(item)
         try:
             async with self._lock:
@@ -757,29 +754,45 @@ class Colony:
             raise
         if item.error is not None:
             raise item.error
-        return item.replaced
+        return item.outcome
 
     def _replace_batch(self, batch: list[_Replace]) -> None:
-        """(In a thread, under the lock.) Store the batch; if that fails, pod by pod, so
-        one bad pod does not fail the others."""
+        """(In a thread, under the lock.) Parse each pod, then store those with something
+        to store in one transaction; if that fails, pod by pod, so that one bad pod does
+        not fail the others."""
+        ready: list[tuple[_Replace, list[Any]]] = []
         try:
+            for item in batch:
+                try:
+                    triples = _parse(item.address, item.body)
+                except NetworkError as exc:
+                    item.error, item.done = exc, True
+                    continue
+                if not triples and item.depth is not None:
+                    item.outcome, item.done = ("skipped", "The pod was removed by its owner"), True
+                    continue
+                ready.append((item, triples))
+            if not ready:
+                return
             try:
                 results = self._graph.replace_pods(
-                    [(r.address, r.triples, r.counter, r.depth) for r in batch], now())
+                    [(r.address, triples, r.counter, r.depth) for r, triples in ready], now())
             except Exception as exc:
-                if len(batch) == 1:
-                    batch[0].error = exc
+                if len(ready) == 1:
+                    ready[0][0].error = exc
                     return
-                for item in batch:
+                results = []
+                for item, triples in ready:
                     try:
-                        item.replaced = self._graph.replace_pod(
-                            item.address, item.triples, item.counter, item.depth, now())
+                        results.append(self._graph.replace_pod(
+                            item.address, triples, item.counter, item.depth, now()))
                     except Exception as one:
-                        item.error = one
-                    item.done = True
-                return
-            for item, replaced in zip(batch, results, strict=True):
-                item.replaced, item.done = replaced, True
+                        item.error, item.done = one, True
+                        results.append(False)
+            for (item, _), replaced in zip(ready, results, strict=True):
+                if item.error is None:
+                    item.outcome = ("refreshed", "") if replaced else ("kept", KEPT)
+                item.done = True
         finally:
             for item in batch:
                 if not item.done:
@@ -879,6 +892,15 @@ class Colony:
         return {"status": "success", "message": "All pods refreshed successfully",
                 "timestamp": now(), "pods_refreshed": refreshed, "pods_unchanged": unchanged,
                 "pods_kept": sorted(kept), "depth_reached": reached, "skipped": skipped}
+
+
+def _parse(address: str, body: bytes) -> list[Any]:
+    """(Blocking.) The triples of a downloaded pod."""
+    try:
+        return parse_statements(body)
+    except (SyntaxError, ValueError) as exc:
+        raise NetworkError(f"Pod {address} holds data that does not parse: "
+                           f"{str(exc)[:200]}") from None
 
 
 def _reason(exc: BaseException) -> str:
