@@ -343,12 +343,37 @@ def wait_terminal(client: httpx.Client, job_id: str, timeout: float = 600) -> di
     raise TimeoutError(f"job {job_id} not terminal after {timeout} s")
 
 
-def run_job(client: httpx.Client, path: str, timeout: float = 600,
+def follow_terminal(client: httpx.Client, job_id: str, timeout: float = 600
+                    ) -> dict[str, Any]:
+    """The job once terminal, following its Server-Sent Events (as `colony-actor run`
+    does: at most a few events a second, however often its progress changes)."""
+    with client.stream("GET", f"/api/v1/jobs/{job_id}/events",
+                       timeout=httpx.Timeout(timeout)) as stream:
+        stream.raise_for_status()
+        data: list[str] = []
+        for line in stream.iter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].strip())
+            elif not line and data:
+                state = json.loads("\n".join(data))
+                data = []
+                if state["status"] in TERMINAL:
+                    break
+        else:
+            raise RuntimeError(f"job {job_id}: the event stream ended before the job did")
+    response = client.get(f"/api/v1/jobs/{job_id}")
+    response.raise_for_status()
+    job: dict[str, Any] = response.json()["job"]
+    return job
+
+
+def run_job(client: httpx.Client, path: str, timeout: float = 600, *, events: bool = False,
             **kwargs: Any) -> tuple[dict[str, Any], float]:
-    """Start a job, wait until terminal; (the job, client-side wall seconds)."""
+    """Start a job, wait until terminal (by long-poll, or with `events` by SSE); (the job,
+    client-side wall seconds)."""
     started = time.perf_counter()
     job_id = start_job(client, path, **kwargs)
-    job = wait_terminal(client, job_id, timeout)
+    job = (follow_terminal if events else wait_terminal)(client, job_id, timeout)
     return job, time.perf_counter() - started
 
 

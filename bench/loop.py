@@ -7,7 +7,8 @@ runs, against the same daemon idle, same run. Two heavy jobs:
   (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to back for at
   least --window seconds;
 - refresh: a refresh_ref (depth 2) of the 500 pods of bench/sync.py's fixture, from a fresh
-  copy each round (network.latency_ms = --refresh-latency-ms, default concurrency).
+  copy and a fresh daemon each time, --refreshes times per round, the round's figures taken
+  over all their samples (network.latency_ms = --refresh-latency-ms, default concurrency).
 
 A probe sends GET /health one at a time on one keep-alive connection, one every
 --interval-ms (open loop), from a thread of this process. Each round measures an idle window
@@ -15,7 +16,7 @@ then a busy window on the same daemon. Targets: median p99 busy <= 2x median p99
 single request over 100 ms (reported as max/100 ms <= 1).
 
     .venv/bin/python bench/loop.py [--quick] [--rounds 3] [--window 10] [--interval-ms 10]
-                                   [--only search|refresh]
+                                   [--refreshes 4] [--only search|refresh]
 """
 
 from __future__ import annotations
@@ -141,28 +142,42 @@ def search_rounds(args: argparse.Namespace, report: Report) -> dict[str, Rounds]
 
 
 def refresh_rounds(args: argparse.Namespace, report: Report) -> Rounds:
+    """Each round: --refreshes daemons in turn, each on a fresh copy, probed idle for
+    --window / --refreshes seconds then during its refresh; the round's figures are over
+    the samples of all of them (one refresh lasts about a second: alone, its p99 would be
+    about its second-slowest request)."""
     fixture = sync_fixture(args.workdir, args.refresh_pods, log=report.line)
     work = args.workdir / "loop-work"
     idle: list[dict[str, float]] = []
     busy: list[dict[str, float]] = []
     for round_number in range(args.rounds):
-        data = fresh_copy(fixture.follower, work / "follower")
-        daemon = Daemon(data, fixture.network, mnemonic=MNEMONIC_B,
-                        env=daemon_env(network_latency_ms=args.refresh_latency_ms))
-        with daemon.start(), daemon.client(timeout=900) as client:
-            health = daemon.url + "/health"
-            idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
+        idle_lat: list[float] = []
+        busy_lat: list[float] = []
+        seconds: list[float] = []
+        for _ in range(args.refreshes):
+            data = fresh_copy(fixture.follower, work / "follower")
+            daemon = Daemon(data, fixture.network, mnemonic=MNEMONIC_B,
+                            env=daemon_env(network_latency_ms=args.refresh_latency_ms))
+            with daemon.start(), daemon.client(timeout=900) as client:
+                health = daemon.url + "/health"
+                idle_lat += probed(health, args.interval,
+                                   lambda: time.sleep(args.window / args.refreshes))[0]
 
-            def refresh(client: httpx.Client = client) -> dict[str, Any]:
-                job, _ = run_job(client, "/api/v1/jobs/cache/refresh/2")
-                return check_completed(job)
+                def refresh(client: httpx.Client = client) -> dict[str, Any]:
+                    job, _ = run_job(client, "/api/v1/jobs/cache/refresh/2", events=True)
+                    return check_completed(job)
 
-            busy_lat, job = probed(health, args.interval, refresh)
+                latencies, job = probed(health, args.interval, refresh)
+            busy_lat += latencies
+            seconds.append(job_seconds(job))
+            if job["result"]["pods_refreshed"] < args.refresh_pods:
+                raise RuntimeError(f"refresh: expected {args.refresh_pods} pods refreshed, "
+                                   f"got {job['result']}")
         idle.append(summarize(idle_lat))
         busy.append(summarize(busy_lat))
         report.line(f"refresh round {round_number + 1}: {show('idle', idle[-1])} | "
-                    f"{show('busy', busy[-1])} | refresh of {job['result']['pods_refreshed']} "
-                    f"pods in {job_seconds(job):.2f} s")
+                    f"{show('busy', busy[-1])} | {args.refreshes} refreshes of "
+                    f"{args.refresh_pods} pods in {fmt_list(seconds, 2)} s")
     return idle, busy
 
 
@@ -177,16 +192,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--triples-per-pod", type=int, default=100)
     parser.add_argument("--refresh-pods", type=int, default=500)
     parser.add_argument("--refresh-latency-ms", type=float, default=0.0)
+    parser.add_argument("--refreshes", type=int, default=4,
+                        help="refreshes (each on its own fresh daemon) per round")
     parser.add_argument("--only", choices=("search", "refresh"))
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.window, args.pods, args.refresh_pods = 1, 1.0, 50, 12
+        args.refreshes = 1
     args.interval = args.interval_ms / 1000
     report = Report("the loop never blocks (bench/loop.py)")
     report.header(rounds=args.rounds, window_seconds=args.window,
                   probe_interval_ms=args.interval_ms,
                   search_store=f"{args.pods} pods x {args.triples_per_pod} triples",
-                  refresh=f"{args.refresh_pods} pods, depth 2, latency "
+                  refresh=f"{args.refreshes} x {args.refresh_pods} pods, depth 2, latency "
                           f"{args.refresh_latency_ms:g} ms, default concurrency")
     results: dict[str, Rounds] = {}
     if args.only in (None, "search"):
