@@ -2,7 +2,7 @@
 
 A leaf module (it imports nothing of the project) so that every layer may use it. It
 must never be called on the event loop's thread for data that can be large: callers run
-it in `trio.to_thread.run_sync`, or at start-up before the loop serves anyone.
+it in a worker thread (`threads.run_sync`), or at start-up before the loop serves anyone.
 """
 
 from __future__ import annotations

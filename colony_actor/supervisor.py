@@ -25,7 +25,7 @@ import hypercorn.trio
 import structlog
 import trio
 
-from colony_actor import __version__, identity
+from colony_actor import __version__, identity, threads
 from colony_actor.api.app import asgi
 from colony_actor.api.auth import TokenAuthority, load_or_create_secret
 from colony_actor.api.services import Services
@@ -79,11 +79,11 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     # Worker threads run Python (parsing, index upkeep) while the loop answers requests;
     # a shorter switch interval bounds how long the loop waits for the GIL behind them.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    await trio.to_thread.run_sync(_prepare_dirs, settings)
+    await threads.run_sync(_prepare_dirs, settings)
     password = identity.resolve_password(settings.data_dir, password_file, environ)
-    keys = await trio.to_thread.run_sync(
+    keys = await threads.run_sync(
         identity.open_key_store, settings.data_dir, password, environ)
-    secret = await trio.to_thread.run_sync(load_or_create_secret, settings.data_dir)
+    secret = await threads.run_sync(load_or_create_secret, settings.data_dir)
     auth = TokenAuthority(secret, password, settings.auth.token_ttl_seconds)
     del password
     network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms)
@@ -132,7 +132,7 @@ async def _open_journal(path: Path) -> JobJournal:
         # A journal that cannot be read must not keep the daemon down: keep the file for
         # inspection, start a fresh one, and say so.
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-        await trio.to_thread.run_sync(os.replace, path, aside)
+        await threads.run_sync(os.replace, path, aside)
         log.warning("journal_corrupt", path=str(path), moved_to=str(aside), error=str(exc))
         journal = JobJournal(path)
         await journal.open()

@@ -8,7 +8,7 @@ machine finds the same addresses. The mnemonic and the set of used indexes live 
 where OpenSSL lacks Argon2, then AES-256-GCM).
 
 Everything here is synchronous and some of it is slow on purpose (the KDF); async callers
-run it in `trio.to_thread.run_sync`. This module must never log, print, or put the
+run it in a worker thread (`threads.run_sync`). This module must never log, print, or put the
 mnemonic, the seed or the password into an exception message or a repr, and must never
 write the mnemonic to disk unencrypted.
 """

@@ -2,7 +2,7 @@
 
 `Colony` is what the rest of the daemon calls: quick pod edits and reads, and the long
 operations (refresh_cache, refresh_ref, upload_all, upload_pod, search, get_subject_data).
-Every blocking store call runs in `trio.to_thread.run_sync` through a CapacityLimiter.
+Every blocking store call runs in a worker thread (`threads.run_sync`) through a CapacityLimiter.
 Writes to the store (edits, the replace step of a refresh, the bookkeeping step of an
 upload) hold one `trio.Lock` across their worker-thread call, and each is one store
 transaction, so an edit made while a sync runs is never lost nor half-applied; network
@@ -24,6 +24,7 @@ from typing import Any, Final, TypeVar
 import trio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from colony_actor import threads
 from colony_actor.colony import chunks, search
 from colony_actor.colony.errors import (
     BadSignature,
@@ -147,6 +148,7 @@ class Colony:
         self._search_timeout = search_timeout
         self._store_limiter = trio.CapacityLimiter(STORE_THREADS)
         self._search_limiter = trio.CapacityLimiter(SEARCH_THREADS)
+        self._concurrency = concurrency
         self._net_limiter = trio.CapacityLimiter(concurrency)
         self._lock = trio.Lock()
         self._replacing: list[_Replace] = []  # downloaded pods waiting for the lock
@@ -173,7 +175,7 @@ class Colony:
             graph.init_config(keys.address(1), now())
             return graph
 
-        graph = await trio.to_thread.run_sync(start)
+        graph = await threads.run_sync(start)
         return cls(graph, network, keys, scratchpad_limit=scratchpad_limit,
                    concurrency=concurrency, search_timeout=search_timeout,
                    claim_timeout=claim_timeout)
@@ -182,38 +184,50 @@ class Colony:
         async with self._lock:
             if not self._closed:
                 self._closed = True
-                await trio.to_thread.run_sync(self._graph.close)
+                await threads.run_sync(self._graph.close)
 
     # -- plumbing --------------------------------------------------------------------
 
     async def _read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await trio.to_thread.run_sync(fn, *args, limiter=self._store_limiter)
+        return await threads.run_sync(fn, *args, limiter=self._store_limiter)
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         # Held across the thread call; a cancelled caller still waits for the thread, so a
         # write is never left running unlocked.
         async with self._lock:
-            return await trio.to_thread.run_sync(fn, *args, limiter=self._store_limiter)
+            return await threads.run_sync(fn, *args, limiter=self._store_limiter)
 
     async def _net(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with self._net_limiter:
             return await fn(*args)
 
     @staticmethod
-    async def _gather(thunks: Sequence[Callable[[], Awaitable[T]]]) -> list[T | Exception]:
-        """Run all at once; each result or the exception it raised, in order."""
+    async def _gather(thunks: Sequence[Callable[[], Awaitable[T]]], at_once: int | None = None
+                      ) -> list[T | Exception]:
+        """Run them concurrently, at most `at_once` at a time (all if None); each result
+        or the exception it raised, in order."""
         results: list[T | Exception] = [NetworkError("not run")] * len(thunks)
+        slots = trio.CapacityLimiter(at_once or max(1, len(thunks)))
 
         async def run(position: int, thunk: Callable[[], Awaitable[T]]) -> None:
             try:
                 results[position] = await thunk()
             except Exception as exc:
                 results[position] = exc
+            finally:
+                slots.release_on_behalf_of(position)
 
         async with trio.open_nursery() as nursery:
             for position, thunk in enumerate(thunks):
+                await slots.acquire_on_behalf_of(position)
                 nursery.start_soon(run, position, thunk)
         return results
+
+    def _pods_at_once(self) -> int:
+        # Pods in flight in a bulk operation: enough to keep every network slot busy while
+        # others wait for the store, few enough that starting them is no burst of work for
+        # the event loop (hundreds of tasks stepping in one go delay every request).
+        return 2 * self._concurrency
 
     # -- resolution (sync, in a thread) ------------------------------------------------
 
@@ -344,7 +358,7 @@ class Colony:
                                 deadline, self._graph.fulltext)
         try:
             with trio.fail_after(timeout):
-                results = await trio.to_thread.run_sync(run, limiter=self._search_limiter,
+                results = await threads.run_sync(run, limiter=self._search_limiter,
                                                         abandon_on_cancel=True)
         except (trio.TooSlowError, search.SearchTimeout):
             raise search.SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
@@ -369,7 +383,7 @@ class Colony:
         so a pod edit stays quick.
         """
         while True:
-            index = await trio.to_thread.run_sync(self._keys.allocate)
+            index = await threads.run_sync(self._keys.allocate)
             address = self._keys.address(index)
             taken = False
             with trio.move_on_after(self._claim_timeout):
@@ -398,7 +412,7 @@ class Colony:
             "scratchpad", address)
         for attempt in range(2):
             if len(data) > _SIGN_IN_THREAD:
-                record = await trio.to_thread.run_sync(Scratchpad.signed, key, data, counter)
+                record = await threads.run_sync(Scratchpad.signed, key, data, counter)
             else:
                 record = Scratchpad.signed(key, data, counter)
             try:
@@ -426,7 +440,7 @@ class Colony:
     async def _fetch(self, address: str, pointer: Pointer) -> list[Any]:
         """A pod's triples from the records its pointer leads to."""
         body = await self._download(address, pointer)
-        return await trio.to_thread.run_sync(_parse, address, body)
+        return await threads.run_sync(_parse, address, body)
 
     async def _download(self, address: str, pointer: Pointer) -> bytes:
         """A pod's statements (unparsed) from the records its pointer leads to."""
@@ -613,12 +627,11 @@ class Colony:
                 failed[address] = error
             tracker.step()
 
-        # The records themselves are bounded by the network limiter; these tasks only wait.
-        async with trio.open_nursery() as nursery:
-            for address in pods:
-                nursery.start_soon(upload, address)
-            for address in removed:
-                nursery.start_soon(remove, address)
+        for outcome in await self._gather([*(functools.partial(upload, a) for a in pods),
+                                           *(functools.partial(remove, a) for a in removed)],
+                                          self._pods_at_once()):
+            if isinstance(outcome, Exception):
+                raise outcome  # not a network failure (those are in `failed`): a bug
         # The config pod goes last: it registers the scratchpads the others just allocated,
         # and never lists a pod whose records are not written yet.
         if self._config in await self._read(self._graph.edit_seqs):
@@ -724,7 +737,8 @@ class Colony:
             return outcome
 
         results = [o if not isinstance(o, Exception) else ("skipped", _reason(o))
-                   for o in await self._gather([functools.partial(one, a) for a in addresses])]
+                   for o in await self._gather([functools.partial(one, a) for a in addresses],
+                                               self._pods_at_once())]
         if depth is not None:
             unchanged = {a: depth for a, (outcome, _) in zip(addresses, results, strict=True)
                          if outcome == "unchanged"}
@@ -745,7 +759,7 @@ class Colony:
             async with self._lock:
                 if not item.done:
                     batch, self._replacing = self._replacing, []
-                    await trio.to_thread.run_sync(self._replace_batch, batch,
+                    await threads.run_sync(self._replace_batch, batch,
                                                   limiter=self._store_limiter)
         except BaseException:
             # Cancelled while waiting: nobody stores it (nor waits for it) any more.

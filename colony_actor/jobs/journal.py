@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 import trio
 
+from colony_actor import threads
 from colony_actor.jobs.lifecycle import Job, JobStatus
 
 log = structlog.get_logger("colony_actor.jobs.journal")
@@ -94,7 +95,7 @@ class JobJournal:
         if self._conn is not None:
             return
         try:
-            self._conn = await trio.to_thread.run_sync(self._open_sync, limiter=self._limiter)
+            self._conn = await threads.run_sync(self._open_sync, limiter=self._limiter)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"Cannot open the job journal {self.path}: {exc}") from exc
 
@@ -108,7 +109,7 @@ class JobJournal:
             log.error("journal_write_failed", path=str(self.path), error=str(exc),
                       pending=len(self._pending))
         conn, self._conn = self._conn, None
-        await trio.to_thread.run_sync(_close_quietly, conn, limiter=self._limiter)
+        await threads.run_sync(_close_quietly, conn, limiter=self._limiter)
 
     # ------------------------------------------------------------------ listeners (sync)
 
@@ -191,7 +192,7 @@ class JobJournal:
         self._pending = {}
         if batch:
             try:
-                await trio.to_thread.run_sync(self._write_sync, batch, limiter=self._limiter)
+                await threads.run_sync(self._write_sync, batch, limiter=self._limiter)
             except BaseException:
                 # Keep the batch, but never over a newer change recorded meanwhile.
                 for job_id, job in batch.items():
@@ -205,7 +206,7 @@ class JobJournal:
         """Every stored job, oldest created first. Rows that cannot be decoded are skipped
         (and logged); only an unreadable database raises JournalError."""
         try:
-            return await trio.to_thread.run_sync(self._load_sync, limiter=self._limiter)
+            return await threads.run_sync(self._load_sync, limiter=self._limiter)
         except (sqlite3.Error, OSError, JournalError) as exc:
             raise JournalError(f"Cannot read the job journal {self.path}: {exc}") from exc
 
@@ -216,7 +217,7 @@ class JobJournal:
                 job = self._pending[job_id]
                 return (job is not None, job.result if job is not None else None)
             try:
-                return await trio.to_thread.run_sync(self._load_result_sync, job_id,
+                return await threads.run_sync(self._load_result_sync, job_id,
                                                      limiter=self._limiter)
             except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
                 raise JournalError(f"Cannot read job {job_id} from {self.path}: "

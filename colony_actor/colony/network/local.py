@@ -29,6 +29,7 @@ from typing import Final
 
 import trio
 
+from colony_actor import threads
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.network.base import Pointer, RecordKind, Scratchpad
 from colony_actor.files import write_atomic
@@ -41,6 +42,11 @@ _KIND_CODES: Final[dict[RecordKind, int]] = {"pointer": 1, "scratchpad": 2}
 _DIRECTORIES: Final[dict[RecordKind, str]] = {"pointer": "pointers",
                                                "scratchpad": "scratchpads"}
 _MAX_COUNTER: Final = 2**64 - 1
+# Worker threads reading records at once. A read (a small file, then a signature check)
+# is short and mostly holds the GIL: more threads would not read faster, they would only
+# keep the event loop waiting for the GIL. Writes end in fsync, which does not hold it,
+# and use trio's default thread limit.
+READ_THREADS: Final = 2
 
 Record = Pointer | Scratchpad
 
@@ -110,14 +116,14 @@ class LocalNetwork:
     """
 
     def __init__(self, directory: Path, *, latency_ms: float = 0,
-                 limiter: trio.CapacityLimiter | None = None) -> None:
+                 read_threads: int = READ_THREADS) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
         self.directory = Path(directory)
         self.latency_ms = latency_ms
         self.fail_addresses: set[str] = set()
         self.fail_all: bool = False
-        self._limiter = limiter
+        self._read_limiter = trio.CapacityLimiter(read_threads)
         self._ready = False
 
     def __repr__(self) -> str:
@@ -148,13 +154,13 @@ class LocalNetwork:
     async def _get(self, kind: RecordKind, address: str) -> Record | None:
         address = _check_address(address)
         await self._before(address)
-        return await trio.to_thread.run_sync(self._read, kind, address,
-                                             limiter=self._limiter)
+        return await threads.run_sync(self._read, kind, address,
+                                             limiter=self._read_limiter)
 
     async def _put(self, kind: RecordKind, record: Record) -> None:
         address = _check_address(record.address)
         await self._before(address)
-        await trio.to_thread.run_sync(self._write, kind, record, limiter=self._limiter)
+        await threads.run_sync(self._write, kind, record)
 
     # Everything below runs in a worker thread.
 
