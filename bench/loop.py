@@ -15,7 +15,7 @@ A probe sends GET /health one at a time on one keep-alive connection, one every
 then a busy window on the same daemon. Targets: median p99 busy <= 2x median p99 idle, and no
 single request over 100 ms (reported as max/100 ms <= 1).
 
-    .venv/bin/python bench/loop.py [--quick] [--rounds 3] [--window 10] [--interval-ms 10]
+    .venv/bin/python bench/loop.py [--quick] [--rounds 5] [--window 10] [--interval-ms 10]
                                    [--refreshes 4] [--only search|refresh]
 """
 
@@ -184,7 +184,7 @@ def refresh_rounds(args: argparse.Namespace, report: Report) -> Rounds:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_args(parser)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--window", type=float, default=10.0,
                         help="seconds of each idle window, and least seconds of searching")
     parser.add_argument("--interval-ms", type=float, default=10.0)
