@@ -743,7 +743,11 @@ class Colony:
             unchanged = {a: depth for a, (outcome, _) in zip(addresses, results, strict=True)
                          if outcome == "unchanged"}
             if unchanged:
-                await self._write(self._graph.set_depths, unchanged, now())
+                try:
+                    await self._write(self._graph.set_depths, unchanged, now())
+                except Exception as exc:  # as if each had failed on its own
+                    results = [("skipped", _reason(exc)) if a in unchanged else r
+                               for a, r in zip(addresses, results, strict=True)]
         return results
 
     async def _replace(self, address: str, body: bytes, counter: int, depth: int | None
@@ -759,8 +763,14 @@ class Colony:
             async with self._lock:
                 if not item.done:
                     batch, self._replacing = self._replacing, []
-                    await threads.run_sync(self._replace_batch, batch,
-                                                  limiter=self._store_limiter)
+                    try:
+                        await threads.run_sync(self._replace_batch, batch,
+                                               limiter=self._store_limiter)
+                    finally:
+                        # The batch is ours alone now: if the worker call never ran
+                        # (cancelled before it, no thread to be had), nobody else would
+                        # give its other pods an outcome.
+                        _unstored(batch)
         except BaseException:
             # Cancelled while waiting: nobody stores it (nor waits for it) any more.
             if not item.done and item in self._replacing:
@@ -779,7 +789,7 @@ class Colony:
             for item in batch:
                 try:
                     triples = _parse(item.address, item.body)
-                except NetworkError as exc:
+                except Exception as exc:  # that pod only
                     item.error, item.done = exc, True
                     continue
                 if not triples and item.depth is not None:
@@ -808,10 +818,7 @@ class Colony:
                     item.outcome = ("refreshed", "") if replaced else ("kept", KEPT)
                 item.done = True
         finally:
-            for item in batch:
-                if not item.done:
-                    item.error = item.error or NetworkError("The pod could not be stored")
-                    item.done = True
+            _unstored(batch)
 
     async def _refresh_own(self, tracker: _Progress) -> dict[str, Any] | None:
         """The refresh_cache work; None if the user has nothing on the network yet."""
@@ -906,6 +913,14 @@ class Colony:
         return {"status": "success", "message": "All pods refreshed successfully",
                 "timestamp": now(), "pods_refreshed": refreshed, "pods_unchanged": unchanged,
                 "pods_kept": sorted(kept), "depth_reached": reached, "skipped": skipped}
+
+
+def _unstored(batch: Sequence[_Replace]) -> None:
+    """Give every pod of the batch not yet given an outcome an error."""
+    for item in batch:
+        if not item.done:
+            item.error = item.error or NetworkError("The pod could not be stored")
+            item.done = True
 
 
 def _parse(address: str, body: bytes) -> list[Any]:

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from pyoxigraph import Literal, Triple
 
 from colony_actor.colony.errors import InvalidInput, UploadFailed
@@ -363,3 +364,42 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
     assert graph.depths(others) == dict.fromkeys(others, 2)
     assert graph.pointer_counter(others[0]) == 1
     assert graph.triples(others[0]) == [Triple(p, NAME, Literal("pod 0"))]
+
+
+async def test_pods_of_a_batch_that_never_ran_get_an_error(
+        open_colony: OpenColony, network: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Downloaded pods wait for the write lock together; the first to get it stores them
+    all. If its worker call cannot even start, every pod of its batch fails (none is
+    reported as kept, nor left out)."""
+    from colony_actor import threads
+
+    colony = await open_colony(network)
+    body = f"<ant://{subject(1)}> <http://schema.org/name> \"x\" .\n".encode()
+    real = threads.run_sync
+
+    async def no_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(fn, "__name__", "") == "_replace_batch":
+            raise RuntimeError("can't start new thread")
+        return await real(fn, *args, **kwargs)
+
+    outcomes: dict[int, Any] = {}
+
+    async def replace(i: int) -> None:
+        try:
+            outcomes[i] = await colony._replace(subject(100 + i), body, 1, 1)
+        except Exception as exc:
+            outcomes[i] = exc
+
+    async with colony._lock:
+        monkeypatch.setattr(threads, "run_sync", no_thread)
+        async with trio.open_nursery() as nursery:
+            for i in range(4):
+                nursery.start_soon(replace, i)
+            await trio.testing.wait_all_tasks_blocked()
+            colony._lock.release()
+            await trio.testing.wait_all_tasks_blocked()
+            await colony._lock.acquire()
+    assert sorted(outcomes) == [0, 1, 2, 3]
+    assert all(isinstance(o, Exception) for o in outcomes.values()), outcomes
+    assert sum(isinstance(o, RuntimeError) for o in outcomes.values()) == 1
+    assert not colony._replacing
