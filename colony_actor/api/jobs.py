@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import trio
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
@@ -22,9 +21,10 @@ from colony_actor.jobs.runner import JobRequest, JobRunner
 
 MAX_WAIT_SECONDS = 60.0
 SSE_KEEPALIVE_SECONDS = 15.0
-# A stream sends at most one event per interval (the terminal one at once): a job that
-# changes many times a second would otherwise cost every follower a send per change.
-SSE_MIN_INTERVAL_SECONDS = 0.25
+# A stream sends a change of progress at most once per interval (a change of status, the
+# end included, at once): a job whose progress moves many times a second would otherwise
+# cost every follower a send per change. Half a second is the reference CLI's poll interval.
+SSE_MIN_INTERVAL_SECONDS = 0.5
 SSE_ENCODED_CACHE_SIZE = 256
 Builder = Callable[..., JobRequest]
 
@@ -170,13 +170,12 @@ def register(app: QuartTrio, services: Services) -> None:
         since = int(last) if last.isdigit() else 0
 
         async def stream() -> AsyncIterator[bytes]:
-            async for job in runner.watch(job_id, since, keepalive=SSE_KEEPALIVE_SECONDS):
+            async for job in runner.watch(job_id, since, keepalive=SSE_KEEPALIVE_SECONDS,
+                                          min_interval=SSE_MIN_INTERVAL_SECONDS):
                 if job is None:
                     yield b": keepalive\n\n"
                     continue
                 yield await sse_event(job)
-                if not job.terminal:
-                    await trio.sleep(SSE_MIN_INTERVAL_SECONDS)
 
         response = Response(stream(), mimetype="text/event-stream")
         response.headers["Cache-Control"] = "no-cache"

@@ -210,21 +210,46 @@ class JobRunner:
                 await self.changed(job_id).wait()
         return self._jobs.get(job_id)
 
-    async def watch(self, job_id: str, since: int = 0, *,
-                    keepalive: float = math.inf) -> AsyncIterator[Job | None]:
+    async def watch(self, job_id: str, since: int = 0, *, keepalive: float = math.inf,
+                    min_interval: float = 0.0) -> AsyncIterator[Job | None]:
         """Each new snapshot of a job (versions above `since`) until it is terminal;
-        None after `keepalive` seconds without a change, so a stream can prove it lives."""
+        None after `keepalive` seconds without a change, so a stream can prove it lives.
+
+        With `min_interval`, a change that only moves the progress is held until that
+        long after the previous snapshot yielded, and then the newest one is yielded (a
+        job reporting progress a hundred times a second costs a follower a few sends a
+        second); a change of status (started, finished) is yielded at once."""
+        status: JobStatus | None = None
+        hold_until = -math.inf
         while True:
             job = await self.wait_for_change(job_id, since, keepalive)
             if job is None:
                 return
             if job.version > since:
+                if job.status is status and not job.terminal:
+                    job = await self._until_status_changes(job_id, job, hold_until)
                 yield job
-                since = job.version
+                since, status = job.version, job.status
+                hold_until = trio.current_time() + min_interval
             elif not job.terminal and not self.stopping.is_set():
                 yield None
             if job.terminal or self.stopping.is_set():
                 return
+
+    async def _until_status_changes(self, job_id: str, held: Job, deadline: float) -> Job:
+        """The job's newest snapshot at `deadline`, or as soon as its status is no longer
+        `held`'s (or the runner stops)."""
+        job = held
+        with trio.move_on_at(deadline):
+            while True:
+                latest = self._jobs.get(job_id)
+                if latest is None:
+                    return job
+                job = latest
+                if job.status is not held.status or job.terminal or self.stopping.is_set():
+                    return job
+                await self.changed(job_id).wait()
+        return self._jobs.get(job_id) or job
 
     async def result_of(self, job: Job) -> Any:
         """The job's result, read back from the result store if it was moved there."""

@@ -294,3 +294,33 @@ async def test_old_results_move_to_the_result_store(
     oldest = snapshots[0]
     assert oldest is not None and oldest.result is None and oldest.version == jobs[0].version
     assert [await runner.result_of(s) for s in snapshots if s] == [{"n": n} for n in range(5)]
+
+
+async def test_watch_holds_progress_but_not_a_change_of_status(
+        runner: JobRunner, autojump_clock: Any) -> None:
+    started = trio.current_time()
+    job = await runner.start(sleeper(10.33, steps=100))  # progress every 0.1033 s
+    seen: list[tuple[float, Job]] = []
+    async for snapshot in runner.watch(job.id, 0, min_interval=0.5):
+        assert snapshot is not None
+        seen.append((trio.current_time(), snapshot))
+    statuses = [s.status for _, s in seen]
+    assert statuses[-1] is JobStatus.COMPLETED
+    # The end is sent when it happens, though a progress change was sent just before.
+    assert seen[-1][0] == pytest.approx(started + 10.33)
+    # Progress-only changes: at most one per half second, the newest each time.
+    progress_only = [(t, s) for (t, s), (_, before) in zip(seen[1:], seen, strict=False)
+                     if s.status is before.status]
+    assert len(progress_only) >= 15
+    times = [t for t, _ in seen]
+    for (t, s), previous in zip(seen[1:], times, strict=False):
+        if s.status is JobStatus.RUNNING and (t, s) in progress_only:
+            assert t - previous >= 0.5 - 1e-9
+    values = [s.progress for _, s in seen]
+    assert values == sorted(values)
+    versions = [s.version for _, s in seen]
+    assert versions == sorted(set(versions))
+    # Without an interval, every change at a distinct moment is seen (each 0.1 s here).
+    again = await runner.start(sleeper(1, steps=10))
+    every = [s async for s in runner.watch(again.id, 0) if s is not None]
+    assert len({s.progress for s in every if s.status is JobStatus.RUNNING}) >= 10
