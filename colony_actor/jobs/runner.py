@@ -152,6 +152,7 @@ class JobRunner:
         self._idempotency: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, job_id)
         self._key_of: dict[str, str] = {}  # job_id -> its idempotency key
         self._signals: dict[str, trio.Event] = {}
+        self._status_signals: dict[str, trio.Event] = {}  # fired at a change of status only
         self._housekeeping_wake = trio.Event()
         self._idle = trio.Event()
         self._idle.set()
@@ -191,9 +192,12 @@ class JobRunner:
 
     def changed(self, job_id: str) -> trio.Event:
         """An event set at the job's next change (or when the runner stops)."""
-        event = self._signals.get(job_id)
+        return self._signal(self._signals, job_id)
+
+    def _signal(self, signals: dict[str, trio.Event], job_id: str) -> trio.Event:
+        event = signals.get(job_id)
         if event is None:
-            event = self._signals[job_id] = trio.Event()
+            event = signals[job_id] = trio.Event()
             if self.stopping.is_set():
                 event.set()
         return event
@@ -239,17 +243,15 @@ class JobRunner:
     async def _until_status_changes(self, job_id: str, held: Job, deadline: float) -> Job:
         """The job's newest snapshot at `deadline`, or as soon as its status is no longer
         `held`'s (or the runner stops)."""
-        job = held
+        # Woken by a change of status only: progress may move hundreds of times meanwhile.
         with trio.move_on_at(deadline):
             while True:
-                latest = self._jobs.get(job_id)
-                if latest is None:
-                    return job
-                job = latest
-                if job.status is not held.status or job.terminal or self.stopping.is_set():
-                    return job
-                await self.changed(job_id).wait()
-        return self._jobs.get(job_id) or job
+                job = self._jobs.get(job_id)
+                if (job is None or job.status is not held.status or job.terminal
+                        or self.stopping.is_set()):
+                    break
+                await self._signal(self._status_signals, job_id).wait()
+        return self._jobs.get(job_id) or held
 
     async def result_of(self, job: Job) -> Any:
         """The job's result, read back from the result store if it was moved there."""
@@ -318,8 +320,7 @@ class JobRunner:
             self._nursery = None
             self._accepting = False
             self.stopping.set()
-            for event in self._signals.values():
-                event.set()
+            self._wake_all()
 
     async def shutdown(self, grace_seconds: float) -> None:
         """Take no new jobs, let the running one finish within the grace period, then
@@ -335,9 +336,14 @@ class JobRunner:
             self._active.scope.cancel()
             await self._idle.wait()
         self.stopping.set()
-        for event in list(self._signals.values()):
-            event.set()
+        self._wake_all()
         self._signals.clear()
+        self._status_signals.clear()
+
+    def _wake_all(self) -> None:
+        for signals in (self._signals, self._status_signals):
+            for event in list(signals.values()):
+                event.set()
 
     def close(self) -> None:
         """End the actor loop (after `shutdown`): the inbox closes, `run` returns."""
@@ -540,6 +546,9 @@ class JobRunner:
             event.set()
         if previous is None or previous.status is not job.status:
             _log_transition(job)
+            status_event = self._status_signals.pop(job.id, None)
+            if status_event is not None:
+                status_event.set()
         self._notify(job)
 
     def _notify(self, job: Job) -> None:
@@ -570,9 +579,10 @@ class JobRunner:
         self._jobs.pop(job_id, None)
         self._seq.pop(job_id, None)
         self._finished.pop(job_id, None)
-        event = self._signals.pop(job_id, None)
-        if event is not None:
-            event.set()
+        for signals in (self._signals, self._status_signals):
+            event = signals.pop(job_id, None)
+            if event is not None:
+                event.set()
         key = self._key_of.pop(job_id, None)
         if key is not None:
             self._idempotency.pop(key, None)
