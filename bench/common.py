@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 import trio
 
+from colony_actor.client import TERMINAL, job_events
+
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = Path("/tmp/colony-bench")
 PASSWORD = "bench password: correct horse battery staple"
@@ -39,7 +41,6 @@ PASSWORD = "bench password: correct horse battery staple"
 MNEMONIC = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon "
             "abandon abandon about")
 MNEMONIC_B = ("alpha deal scrub asthma idea logic bright thought alpha deal scrub autumn")
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -350,17 +351,9 @@ def follow_terminal(client: httpx.Client, job_id: str, timeout: float = 600
     with client.stream("GET", f"/api/v1/jobs/{job_id}/events",
                        timeout=httpx.Timeout(timeout)) as stream:
         stream.raise_for_status()
-        data: list[str] = []
-        for line in stream.iter_lines():
-            if line.startswith("data:"):
-                data.append(line[5:].strip())
-            elif not line and data:
-                state = json.loads("\n".join(data))
-                data = []
-                if state["status"] in TERMINAL:
-                    break
-        else:
-            raise RuntimeError(f"job {job_id}: the event stream ended before the job did")
+        states = list(job_events(stream.iter_lines()))
+    if not states or states[-1]["status"] not in TERMINAL:
+        raise RuntimeError(f"job {job_id}: the event stream ended before the job did")
     response = client.get(f"/api/v1/jobs/{job_id}")
     response.raise_for_status()
     job: dict[str, Any] = response.json()["job"]

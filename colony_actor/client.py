@@ -7,7 +7,7 @@ internals, so a script that uses it works against any daemon that keeps the cont
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -90,13 +90,19 @@ class ColonyClient:
             if stream.status_code >= 400:
                 stream.read()
                 raise ClientError(stream.status_code, stream.json())
-            data: list[str] = []
-            for line in stream.iter_lines():
-                if line.startswith("data:"):
-                    data.append(line[5:].strip())
-                elif not line and data:
-                    job: dict[str, Any] = json.loads("\n".join(data))
-                    data = []
-                    yield job
-                    if job["status"] in TERMINAL:
-                        return
+            yield from job_events(stream.iter_lines())
+
+
+def job_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The job states of a job's Server-Sent Events stream, read line by line, up to the
+    terminal one."""
+    data: list[str] = []
+    for line in lines:
+        if line.startswith("data:"):
+            data.append(line[5:].strip())
+        elif not line and data:
+            job: dict[str, Any] = json.loads("\n".join(data))
+            data = []
+            yield job
+            if job["status"] in TERMINAL:
+                return

@@ -84,6 +84,13 @@ def _data(triples: Iterable[Triple]) -> str:
     return "\n".join(f"{t.subject} {t.predicate} {t.object} ." for t in triples)
 
 
+def _values(variable: str, addresses: Iterable[str]) -> str:
+    """A VALUES clause binding `?variable` to these pods' nodes ("" for none): the
+    pattern then costs what these pods hold, not what the store holds."""
+    nodes = sorted({str(pod_node(a)) for a in addresses})
+    return f"VALUES ?{variable} {{ {' '.join(nodes)} }} " if nodes else ""
+
+
 def _insert(graph: NamedNode, triples: Sequence[Triple]) -> str:
     if not triples:
         return ""
@@ -204,8 +211,7 @@ class GraphStore:
             return {}
         counters = self._local_ints(POINTER_COUNTER, addresses)
         pending = self._local_ints(UPDATE_SEQ, addresses)
-        nodes = " ".join(sorted({str(pod_node(a)) for a in addresses}))
-        rows = self.select(f"SELECT ?g WHERE {{ VALUES ?g {{ {nodes} }} "
+        rows = self.select(f"SELECT ?g WHERE {{ {_values('g', addresses)}"
                            "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }")
         filled = {address_of_node(r["g"]) for r in rows}
         return {a: HeldCopy(counters.get(a), a in filled, a in pending) for a in addresses}
@@ -267,10 +273,9 @@ class GraphStore:
         the pattern, so the cost does not grow with the store) of these addresses only."""
         restrict = ""
         if addresses is not None:
-            nodes = sorted({str(pod_node(a)) for a in addresses})
-            if not nodes:
+            restrict = _values("a", addresses)
+            if not restrict:
                 return {}
-            restrict = f"VALUES ?a {{ {' '.join(nodes)} }} "
         rows = self.select(f"SELECT ?a ?v WHERE {{ {restrict}"
                            f"GRAPH {L} {{ ?a {predicate} ?v }} }}")
         out = {}
@@ -315,10 +320,9 @@ class GraphStore:
         """Each pod's (least) depth in the registry: of every pod, or of these only."""
         restrict = ""
         if addresses is not None:
-            nodes = sorted({str(pod_node(a)) for a in addresses})
-            if not nodes:
+            restrict = _values("p", addresses)
+            if not restrict:
                 return {}
-            restrict = f"VALUES ?p {{ {' '.join(nodes)} }} "
         rows = self.select(f"SELECT ?p ?d WHERE {{ {restrict}"
                            f"GRAPH {self.config_node} {{ ?p {DEPTH} ?d }} }}")
         out: dict[str, int] = {}

@@ -767,9 +767,9 @@ class Colony:
                         await threads.run_sync(self._replace_batch, batch,
                                                limiter=self._store_limiter)
                     finally:
-                        # The batch is ours alone now: if the worker call never ran
-                        # (cancelled before it, no thread to be had), nobody else would
-                        # give its other pods an outcome.
+                        # The batch is ours alone now: whatever it left without an
+                        # outcome (its worker call failed, or never ran: cancelled before
+                        # it, no thread to be had) fails here, or nobody would tell.
                         _unstored(batch)
         except BaseException:
             # Cancelled while waiting: nobody stores it (nor waits for it) any more.
@@ -783,42 +783,39 @@ class Colony:
     def _replace_batch(self, batch: list[_Replace]) -> None:
         """(In a thread, under the lock.) Parse each pod, then store those with something
         to store in one transaction; if that fails, pod by pod, so that one bad pod does
-        not fail the others."""
+        not fail the others. `_replace` gives any pod left without an outcome an error."""
         ready: list[tuple[_Replace, list[Any]]] = []
-        try:
-            for item in batch:
-                try:
-                    triples = _parse(item.address, item.body)
-                except Exception as exc:  # that pod only
-                    item.error, item.done = exc, True
-                    continue
-                if not triples and item.depth is not None:
-                    item.outcome, item.done = ("skipped", "The pod was removed by its owner"), True
-                    continue
-                ready.append((item, triples))
-            if not ready:
-                return
+        for item in batch:
             try:
-                results = self._graph.replace_pods(
-                    [(r.address, triples, r.counter, r.depth) for r, triples in ready], now())
-            except Exception as exc:
-                if len(ready) == 1:
-                    ready[0][0].error = exc
-                    return
-                results = []
-                for item, triples in ready:
-                    try:
-                        results.append(self._graph.replace_pod(
-                            item.address, triples, item.counter, item.depth, now()))
-                    except Exception as one:
-                        item.error, item.done = one, True
-                        results.append(False)
-            for (item, _), replaced in zip(ready, results, strict=True):
-                if item.error is None:
-                    item.outcome = ("refreshed", "") if replaced else ("kept", KEPT)
-                item.done = True
-        finally:
-            _unstored(batch)
+                triples = _parse(item.address, item.body)
+            except Exception as exc:  # that pod only
+                item.error, item.done = exc, True
+                continue
+            if not triples and item.depth is not None:
+                item.outcome, item.done = ("skipped", "The pod was removed by its owner"), True
+                continue
+            ready.append((item, triples))
+        if not ready:
+            return
+        try:
+            results = self._graph.replace_pods(
+                [(r.address, triples, r.counter, r.depth) for r, triples in ready], now())
+        except Exception as exc:
+            if len(ready) == 1:
+                ready[0][0].error = exc
+                return
+            results = []
+            for item, triples in ready:
+                try:
+                    results.append(self._graph.replace_pod(
+                        item.address, triples, item.counter, item.depth, now()))
+                except Exception as one:
+                    item.error, item.done = one, True
+                    results.append(False)
+        for (item, _), replaced in zip(ready, results, strict=True):
+            if item.error is None:
+                item.outcome = ("refreshed", "") if replaced else ("kept", KEPT)
+            item.done = True
 
     async def _refresh_own(self, tracker: _Progress) -> dict[str, Any] | None:
         """The refresh_cache work; None if the user has nothing on the network yet."""
