@@ -1,19 +1,22 @@
 """Benchmark 2, the loop never blocks: p99 and max latency of GET /health while a heavy job
-runs, against the same daemon idle, same run. Two heavy jobs:
+runs, against the same daemon idle, same run. Three cases:
 
 - search: text searches (the 3 terms of bench/search.py) over its 1,000,000-triple store,
-  back to back for at least --window seconds (each is short since the full-text index);
+  back to back for at least --window seconds, each followed by long-poll. Each is short
+  since the full-text index, so this case is mostly the driver's own HTTP requests; a
+  control window sends the same number of requests a second with no job running
+  (`traffic only`, reported without a target);
 - broad search: a text search for 3 short, very common fragments on the same store
-  (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to back for at
-  least --window seconds;
+  (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to
+  back for at least --window seconds;
 - refresh: a refresh_ref (depth 2) of the 500 pods of bench/sync.py's fixture, from a fresh
   copy and a fresh daemon each time, --refreshes times per round, the round's figures taken
   over all their samples (network.latency_ms = --refresh-latency-ms, default concurrency).
 
 A probe sends GET /health one at a time on one keep-alive connection, one every
---interval-ms (open loop), from a thread of this process. Each round measures an idle window
-then a busy window on the same daemon. Targets: median p99 busy <= 2x median p99 idle, and no
-single request over 100 ms (reported as max/100 ms <= 1).
+--interval-ms (open loop), from a process of its own (bench/probe.py). Each round measures
+an idle window then the busy windows on the same daemon. Targets: median p99 busy <= 2x
+median p99 idle, and no single request over 100 ms (reported as max/100 ms <= 1).
 
     .venv/bin/python bench/loop.py [--quick] [--rounds 5] [--window 10] [--interval-ms 10]
                                    [--refreshes 4] [--only search|refresh]
@@ -23,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import functools
-import threading
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,46 +52,35 @@ from common import (
 from fixtures import search_store, sync_fixture
 
 BROAD_TERMS = "ka lo mi"
+PROBE = Path(__file__).with_name("probe.py")
 
 
 class Probe:
-    """GET /health every `interval` seconds in a thread until stopped."""
+    """bench/probe.py in a process of its own, from `with` entry (once its first request
+    has succeeded) to exit; `latencies` (ms) are there after exit."""
 
     def __init__(self, url: str, interval: float) -> None:
         self.url = url
         self.interval = interval
         self.latencies: list[float] = []
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        try:
-            with httpx.Client(timeout=60) as client:
-                client.get(self.url).raise_for_status()
-                next_at = time.perf_counter()
-                while not self._stop.is_set():
-                    now = time.perf_counter()
-                    if now < next_at:
-                        self._stop.wait(next_at - now)
-                        continue
-                    started = time.perf_counter()
-                    response = client.get(self.url)
-                    self.latencies.append((time.perf_counter() - started) * 1000)
-                    response.raise_for_status()
-                    next_at = started + self.interval
-        except BaseException as exc:  # reported by stop()
-            self._error = exc
+        self._process: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> Probe:
-        self._thread.start()
+        self._process = subprocess.Popen(
+            [sys.executable, str(PROBE), self.url, repr(self.interval)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            self._process.kill()
+            raise RuntimeError(f"probe failed to start (exit {self._process.wait()})")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=120)
-        if self._error is not None:
-            raise RuntimeError(f"probe failed: {self._error!r}") from self._error
+        assert self._process is not None
+        out, _ = self._process.communicate(timeout=120)
+        if self._process.returncode != 0:
+            raise RuntimeError(f"probe failed (exit {self._process.returncode})")
+        self.latencies = json.loads(out)
 
 
 def probed(url: str, interval: float, work: Callable[[], Any]) -> tuple[list[float], Any]:
@@ -107,38 +102,67 @@ def show(label: str, stats: dict[str, float]) -> str:
 Rounds = tuple[list[dict[str, float]], list[dict[str, float]]]
 
 
-def search_rounds(args: argparse.Namespace, report: Report) -> dict[str, Rounds]:
+def paced_gets(client: httpx.Client, path: str, rate: float, seconds: float) -> int:
+    """GET `path` at `rate` requests a second (one at a time) for `seconds`; how many."""
+    started = time.monotonic()
+    sent = 0
+    while time.monotonic() - started < seconds:
+        client.get(path).raise_for_status()
+        sent += 1
+        time.sleep(max(0.0, started + sent / rate - time.monotonic()))
+    return sent
+
+
+def search_rounds(args: argparse.Namespace, report: Report
+                  ) -> tuple[dict[str, Rounds], list[dict[str, float]]]:
+    """The search cases' rounds, and the traffic control of the 3-term case: its busy
+    window's HTTP requests again, at the same rate, as GETs of its last (finished) job,
+    with no job running. What that control adds over idle is the cost of the driver's
+    requests alone."""
     store = search_store(args.workdir, args.pods, args.triples_per_pod, log=report.line)
     texts = {"search": " ".join(store.terms), "broad search": BROAD_TERMS}
     for journal in store.data_dir.glob("jobs.sqlite3*"):
         journal.unlink()
     out: dict[str, Rounds] = {name: ([], []) for name in texts}
+    control: list[dict[str, float]] = []
     daemon = Daemon(store.data_dir, store.root / "network", env=daemon_env())
     with daemon.start(), daemon.client(timeout=900) as client:
         health = daemon.url + "/health"
+        requests = [0]
+        client.event_hooks["request"].append(lambda _: requests.__setitem__(0, requests[0] + 1))
 
-        def searches(text: str) -> list[float]:
+        def searches(text: str) -> tuple[list[float], int, float, str]:
+            """(job seconds, HTTP requests, wall seconds, last job id)."""
             durations: list[float] = []
-            deadline = time.monotonic() + args.window
-            while not durations or time.monotonic() < deadline:
+            requests[0] = 0
+            started = time.monotonic()
+            job: dict[str, Any] = {}
+            while not durations or time.monotonic() < started + args.window:
                 job, _ = run_job(client, "/api/v1/jobs/search",
                                  json={"type": "text", "text": text, "limit": 50})
                 durations.append(job_seconds(check_completed(job)))
-            return durations
+            return durations, requests[0], time.monotonic() - started, job["id"]
 
         for round_number in range(args.rounds):
             idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
             idle = summarize(idle_lat)
             for name, text in texts.items():
-                busy_lat, durations = probed(health, args.interval,
-                                             functools.partial(searches, text))
+                busy_lat, (durations, sent, seconds, last) = probed(
+                    health, args.interval, functools.partial(searches, text))
                 out[name][0].append(idle)
                 out[name][1].append(summarize(busy_lat))
                 shown = fmt_list(durations[:8], 2) + (" ..." if len(durations) > 8 else "")
                 report.line(f"{name} round {round_number + 1}: {show('idle', idle)} | "
                             f"{show('busy', out[name][1][-1])} | {len(durations)} searches "
-                            f"({text!r}) of {shown} s")
-    return out
+                            f"({text!r}) of {shown} s, {sent / seconds:.0f} requests/s")
+                if name == "search":
+                    traffic_lat, _ = probed(health, args.interval, functools.partial(
+                        paced_gets, client, f"/api/v1/jobs/{last}", sent / seconds, seconds))
+                    control.append(summarize(traffic_lat))
+                    report.line(f"search round {round_number + 1} control: "
+                                f"{show('traffic only', control[-1])} | "
+                                f"{sent / seconds:.0f} GETs/s of a finished search job")
+    return out, control
 
 
 def refresh_rounds(args: argparse.Namespace, report: Report) -> Rounds:
@@ -207,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
                   refresh=f"{args.refreshes} x {args.refresh_pods} pods, depth 2, latency "
                           f"{args.refresh_latency_ms:g} ms, default concurrency")
     results: dict[str, Rounds] = {}
+    control: list[dict[str, float]] = []
     if args.only in (None, "search"):
-        results.update(search_rounds(args, report))
+        found, control = search_rounds(args, report)
+        results.update(found)
     if args.only in (None, "refresh"):
         results["refresh"] = refresh_rounds(args, report)
     report.line("")
@@ -228,6 +254,12 @@ def main(argv: list[str] | None = None) -> int:
                      note=f"({busy_p99:.2f} ms vs {idle_p99:.2f} ms)")
         report.ratio(f"health_max_vs_100ms[{name}]", worst / 100.0, 1.0, higher_is_better=False,
                      note=f"(max {worst:.2f} ms)")
+    if control:
+        idle_p99 = median([s["p99"] for s in results["search"][0]])
+        traffic_p99 = median([s["p99"] for s in control])
+        report.ratio("health_p99_traffic_only_vs_idle[search]", traffic_p99 / idle_p99,
+                     note=f"({traffic_p99:.2f} ms vs {idle_p99:.2f} ms: the 3-term case's "
+                          "requests, no job)")
     report.finish()
     return 0
 
