@@ -7,6 +7,9 @@ fresh daemon): upload_all of pods never uploaded to an empty network directory, 
 refresh_ref with depth 2 from a second user whose one pod references the first-generation
 pods (about sqrt(N)), which reference the rest, so every pod is fetched once. Wall time is
 the job's own finished_at - started_at; the client's POST-to-terminal time is shown too.
+The client follows each job by Server-Sent Events, as `colony-actor run` does: a long-poll
+returns at every one of the job's ~500 progress versions, and answering those took the
+daemon's GIL from the upload itself.
 
     .venv/bin/python bench/sync.py [--quick] [--pods 500] [--rounds 3] [--latency-ms 20]
 """
@@ -62,7 +65,7 @@ def measure(fixture: SyncFixture, work: Path, operation: str, concurrency: int |
         path = "/api/v1/jobs/cache/refresh/2"
         expected_key, expected = "pods_refreshed", fixture.pods
     with daemon.start(), daemon.client() as client:
-        job, client_seconds = run_job(client, path, timeout=1800)
+        job, client_seconds = run_job(client, path, timeout=1800, events=True)
     check_completed(job)
     result = job["result"]
     if not isinstance(result.get(expected_key), int) or result[expected_key] < expected:
