@@ -77,7 +77,12 @@ class Probe:
 
     def __exit__(self, *exc: object) -> None:
         assert self._process is not None
-        out, _ = self._process.communicate(timeout=120)
+        try:
+            out, _ = self._process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise RuntimeError("probe did not stop within 120 s") from None
         if self._process.returncode != 0:
             raise RuntimeError(f"probe failed (exit {self._process.returncode})")
         self.latencies = json.loads(out)
@@ -128,20 +133,24 @@ def search_rounds(args: argparse.Namespace, report: Report
     daemon = Daemon(store.data_dir, store.root / "network", env=daemon_env())
     with daemon.start(), daemon.client(timeout=900) as client:
         health = daemon.url + "/health"
-        requests = [0]
-        client.event_hooks["request"].append(lambda _: requests.__setitem__(0, requests[0] + 1))
+        counted = {"requests": 0}
+
+        def count(_: httpx.Request) -> None:
+            counted["requests"] += 1
+
+        client.event_hooks["request"].append(count)
 
         def searches(text: str) -> tuple[list[float], int, float, str]:
             """(job seconds, HTTP requests, wall seconds, last job id)."""
             durations: list[float] = []
-            requests[0] = 0
+            counted["requests"] = 0
             started = time.monotonic()
             job: dict[str, Any] = {}
             while not durations or time.monotonic() < started + args.window:
                 job, _ = run_job(client, "/api/v1/jobs/search",
                                  json={"type": "text", "text": text, "limit": 50})
                 durations.append(job_seconds(check_completed(job)))
-            return durations, requests[0], time.monotonic() - started, job["id"]
+            return durations, counted["requests"], time.monotonic() - started, job["id"]
 
         for round_number in range(args.rounds):
             idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
