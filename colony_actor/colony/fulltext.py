@@ -236,13 +236,16 @@ def _written_rows(store: Store, graph: NamedNode, written: Collection[Triple]
             continue
         rows.append([triple.subject.value, triple.predicate.value,
                      "l" if datatype == _LANG_STRING else "s", term.value])
-    foreign = [row for row in rows if not row[3].isascii()]
-    for row, lowered in zip(foreign, _lcase(store, [row[3] for row in foreign]) if foreign
-                            else [], strict=True):
-        row[3] = lowered
+    foreign: list[list[str]] = []
     for row in rows:
         if row[3].isascii():
             row[3] = row[3].lower()
+        else:
+            foreign.append(row)
+    if foreign:
+        for row, lowered in zip(foreign, _lcase(store, [row[3] for row in foreign]),
+                                strict=True):
+            row[3] = lowered
     if read_back:
         rows += _csv(store, _LITERAL_ROWS.format(
             inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o) && (!isIRI(?x) || "

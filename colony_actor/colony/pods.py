@@ -359,7 +359,7 @@ class Colony:
         try:
             with trio.fail_after(timeout):
                 results = await threads.run_sync(run, limiter=self._search_limiter,
-                                                        abandon_on_cancel=True)
+                                                 abandon_on_cancel=True)
         except (trio.TooSlowError, search.SearchTimeout):
             raise search.SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
         except SyntaxError as exc:

@@ -218,7 +218,7 @@ class JobJournal:
                 return (job is not None, job.result if job is not None else None)
             try:
                 return await threads.run_sync(self._load_result_sync, job_id,
-                                                     limiter=self._limiter)
+                                              limiter=self._limiter)
             except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
                 raise JournalError(f"Cannot read job {job_id} from {self.path}: "
                                    f"{_describe(exc)}") from exc

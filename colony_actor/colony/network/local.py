@@ -154,8 +154,7 @@ class LocalNetwork:
     async def _get(self, kind: RecordKind, address: str) -> Record | None:
         address = _check_address(address)
         await self._before(address)
-        return await threads.run_sync(self._read, kind, address,
-                                             limiter=self._read_limiter)
+        return await threads.run_sync(self._read, kind, address, limiter=self._read_limiter)
 
     async def _put(self, kind: RecordKind, record: Record) -> None:
         address = _check_address(record.address)
