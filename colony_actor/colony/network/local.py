@@ -43,10 +43,14 @@ _DIRECTORIES: Final[dict[RecordKind, str]] = {"pointer": "pointers",
                                                "scratchpad": "scratchpads"}
 _MAX_COUNTER: Final = 2**64 - 1
 # Worker threads reading records at once. A read (a small file, then a signature check)
-# is short and mostly holds the GIL: more threads would not read faster, they would only
-# keep the event loop waiting for the GIL. Writes end in fsync, which does not hold it,
-# and use trio's default thread limit.
-READ_THREADS: Final = 2
+# is short and mostly holds the GIL: a second thread does not read faster, it only makes
+# one more thread for the event loop to queue behind when it wants the GIL back (the
+# interpreter hands the GIL to any waiter, so each extra contender can cost the loop
+# another switch interval). Measured with bench/loop.py's refresh case, 3 alternating
+# pairs of 2-round runs: /health busy p99 4.02 to 4.47 ms with one thread, 4.46 to 5.28
+# ms with two. Writes end in fsync, which does not hold it, and use trio's default
+# thread limit.
+READ_THREADS: Final = 1
 
 Record = Pointer | Scratchpad
 
