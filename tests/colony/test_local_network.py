@@ -299,3 +299,62 @@ async def test_two_processes_sharing_a_directory(net: LocalNetwork,
         nursery.start_soon(run_writer, "2")
     got = await net.get_scratchpad(address_of(key))
     assert got is not None and (got.counter, got.data) == (80, b"80")
+
+
+async def test_reads_at_once_each_get_their_own_record_or_error(
+        net: LocalNetwork) -> None:
+    # Reads asked for together are done together (see LocalNetwork._get); each reader
+    # still gets its own record, None, or its own error, never another's.
+    keys = [Ed25519PrivateKey.generate() for _ in range(40)]
+    for n, key in enumerate(keys):
+        await net.put_scratchpad(Scratchpad.signed(key, f"pad {n}".encode(), n + 1))
+    tampered = net.directory / "scratchpads" / address_of(keys[7])
+    tampered.write_bytes(tampered.read_bytes()[:-1] + b"?")
+    (net.directory / "scratchpads" / address_of(keys[9])).write_bytes(b"junk")
+    missing = address_of(Ed25519PrivateKey.generate())
+    got: dict[str, object] = {}
+
+    async def read(address: str) -> None:
+        try:
+            got[address] = await net.get_scratchpad(address)
+        except NetworkError as exc:
+            got[address] = exc
+
+    async with trio.open_nursery() as nursery:
+        for address in [*map(address_of, keys), missing]:
+            nursery.start_soon(read, address)
+    assert got.pop(missing) is None
+    assert isinstance(got.pop(address_of(keys[7])), BadSignature)
+    corrupt = got.pop(address_of(keys[9]))
+    assert isinstance(corrupt, NetworkError) and not isinstance(corrupt, BadSignature)
+    assert address_of(keys[9]) in str(corrupt)
+    for n, key in enumerate(keys):
+        if n not in (7, 9):
+            assert got[address_of(key)] == Scratchpad.signed(key, f"pad {n}".encode(), n + 1)
+
+
+async def test_a_cancelled_read_leaves_the_others_alone(net: LocalNetwork) -> None:
+    keys = [Ed25519PrivateKey.generate() for _ in range(20)]
+    for key in keys:
+        await net.put_pointer(Pointer.signed(key, TARGET, 1))
+    got: dict[str, Pointer | None] = {}
+    scopes: list[trio.CancelScope] = []
+
+    async def read(address: str, scope: trio.CancelScope | None = None) -> None:
+        with scope or trio.CancelScope():
+            got[address] = await net.get_pointer(address)
+
+    async with trio.open_nursery() as nursery:
+        for n, key in enumerate(keys):
+            scope = trio.CancelScope() if n % 2 else None
+            if scope is not None:
+                scopes.append(scope)
+            nursery.start_soon(read, address_of(key), scope)
+        await trio.lowlevel.checkpoint()  # one read is in a thread call, others wait
+        for scope in scopes:
+            scope.cancel()
+    for n, key in enumerate(keys):
+        if n % 2 == 0:
+            assert got[address_of(key)] == Pointer.signed(key, TARGET, 1)
+    # Nothing is left behind for a reader that is gone, and the next read goes through.
+    assert await net.get_pointer(address_of(keys[1])) == Pointer.signed(keys[1], TARGET, 1)

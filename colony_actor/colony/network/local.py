@@ -23,7 +23,8 @@ import fcntl
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -42,15 +43,6 @@ _KIND_CODES: Final[dict[RecordKind, int]] = {"pointer": 1, "scratchpad": 2}
 _DIRECTORIES: Final[dict[RecordKind, str]] = {"pointer": "pointers",
                                                "scratchpad": "scratchpads"}
 _MAX_COUNTER: Final = 2**64 - 1
-# Worker threads reading records at once. A read (a small file, then a signature check)
-# is short and mostly holds the GIL: a second thread does not read faster, it only makes
-# one more thread for the event loop to queue behind when it wants the GIL back (the
-# interpreter hands the GIL to any waiter, so each extra contender can cost the loop
-# another switch interval). Measured with bench/loop.py's refresh case, 3 alternating
-# pairs of 2-round runs: /health busy p99 4.02 to 4.47 ms with one thread, 4.46 to 5.28
-# ms with two. Writes end in fsync, which does not hold it, and use trio's default
-# thread limit.
-READ_THREADS: Final = 1
 
 Record = Pointer | Scratchpad
 
@@ -112,6 +104,16 @@ def _verify(kind: RecordKind, record: Record) -> None:
             f"Invalid pointer at {record.address}: target is not encodable") from None
 
 
+@dataclass(eq=False)
+class _Read:
+    """A record asked for, waiting for the reader (see `LocalNetwork._get`)."""
+    kind: RecordKind
+    address: str
+    done: bool = False
+    record: Record | None = None
+    error: Exception | None = None
+
+
 class LocalNetwork:
     """The `Network` protocol over a directory that several processes may share.
 
@@ -119,15 +121,15 @@ class LocalNetwork:
     for a matching address then raises NetworkError (after the simulated latency).
     """
 
-    def __init__(self, directory: Path, *, latency_ms: float = 0,
-                 read_threads: int = READ_THREADS) -> None:
+    def __init__(self, directory: Path, *, latency_ms: float = 0) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
         self.directory = Path(directory)
         self.latency_ms = latency_ms
         self.fail_addresses: set[str] = set()
         self.fail_all: bool = False
-        self._read_limiter = trio.CapacityLimiter(read_threads)
+        self._reading: list[_Read] = []  # reads waiting for the reader (see `_get`)
+        self._reader = trio.Lock()
         self._ready = False
 
     def __repr__(self) -> str:
@@ -156,9 +158,40 @@ class LocalNetwork:
             raise NetworkError(f"Injected failure for {address}")
 
     async def _get(self, kind: RecordKind, address: str) -> Record | None:
+        """Reads are grouped: whoever gets the reader reads every record asked for
+        meanwhile, in one worker-thread call. A refresh keeps dozens of reads in flight,
+        and one thread call each cost the event loop a dispatch and a wake-up apiece:
+        grouped, a refresh of 500 pods takes 145 to 163 ms of the loop's CPU instead of
+        208 to 235, and wakes it about 400 times instead of 1,300."""
         address = _check_address(address)
         await self._before(address)
-        return await threads.run_sync(self._read, kind, address, limiter=self._read_limiter)
+        item = _Read(kind, address)
+        self._reading.append(item)
+        try:
+            async with self._reader:
+                if not item.done:
+                    batch, self._reading = self._reading, []
+                    try:
+                        await threads.run_sync(self._read_batch, batch)
+                    except Exception as exc:  # no thread to be had: the reads fail
+                        for read in batch:
+                            if not read.done:
+                                read.error = NetworkError(
+                                    f"Cannot read {read.kind} at {read.address}: {exc}")
+                                read.done = True
+                    except BaseException:
+                        # Cancelled before the call ran: the other readers still wait
+                        # for theirs, and the next of them to get the reader reads them.
+                        self._reading[:0] = [read for read in batch if read is not item]
+                        raise
+        except BaseException:
+            # Cancelled while waiting: nobody reads it (nor waits for it) any more.
+            if not item.done and item in self._reading:
+                self._reading.remove(item)
+            raise
+        if item.error is not None:
+            raise item.error
+        return item.record
 
     async def _put(self, kind: RecordKind, record: Record) -> None:
         address = _check_address(record.address)
@@ -189,6 +222,14 @@ class LocalNetwork:
             yield
         finally:
             os.close(fd)
+
+    def _read_batch(self, batch: Sequence[_Read]) -> None:
+        for read in batch:
+            try:
+                read.record = self._read(read.kind, read.address)
+            except Exception as exc:  # that read only
+                read.error = exc
+            read.done = True
 
     def _read(self, kind: RecordKind, address: str) -> Record | None:
         try:
