@@ -25,6 +25,7 @@ import trio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from colony_actor import threads
+from colony_actor.batching import Batches
 from colony_actor.colony import chunks, search
 from colony_actor.colony.errors import (
     BadSignature,
@@ -151,7 +152,9 @@ class Colony:
         self._concurrency = concurrency
         self._net_limiter = trio.CapacityLimiter(concurrency)
         self._lock = trio.Lock()
-        self._replacing: list[_Replace] = []  # downloaded pods waiting for the lock
+        # Downloaded pods are stored in groups, under the write lock (see `_replace`).
+        self._replacing = Batches(self._replace_batch, failed=_unstored, lock=self._lock,
+                                  limiter=self._store_limiter)
         self._config = graph.config
         self._closed = False
 
@@ -758,24 +761,7 @@ class Colony:
         hop) per pod. Each pod is still checked for local changes under the lock, in the
         transaction that would replace it. The outcome as `_refresh_pod` gives it."""
         item = _Replace(address, body, counter, depth)
-        self._replacing.append(item)
-        try:
-            async with self._lock:
-                if not item.done:
-                    batch, self._replacing = self._replacing, []
-                    try:
-                        await threads.run_sync(self._replace_batch, batch,
-                                               limiter=self._store_limiter)
-                    finally:
-                        # The batch is ours alone now: whatever it left without an
-                        # outcome (its worker call failed, or never ran: cancelled before
-                        # it, no thread to be had) fails here, or nobody would tell.
-                        _unstored(batch)
-        except BaseException:
-            # Cancelled while waiting: nobody stores it (nor waits for it) any more.
-            if not item.done and item in self._replacing:
-                self._replacing.remove(item)
-            raise
+        await self._replacing.run(item)
         if item.error is not None:
             raise item.error
         return item.outcome
@@ -783,7 +769,7 @@ class Colony:
     def _replace_batch(self, batch: list[_Replace]) -> None:
         """(In a thread, under the lock.) Parse each pod, then store those with something
         to store in one transaction; if that fails, pod by pod, so that one bad pod does
-        not fail the others. `_replace` gives any pod left without an outcome an error."""
+        not fail the others. A pod left without an outcome fails (`Batches`)."""
         ready: list[tuple[_Replace, list[Any]]] = []
         for item in batch:
             try:
@@ -912,12 +898,8 @@ class Colony:
                 "pods_kept": sorted(kept), "depth_reached": reached, "skipped": skipped}
 
 
-def _unstored(batch: Sequence[_Replace]) -> None:
-    """Give every pod of the batch not yet given an outcome an error."""
-    for item in batch:
-        if not item.done:
-            item.error = item.error or NetworkError("The pod could not be stored")
-            item.done = True
+def _unstored(item: _Replace, exc: Exception) -> Exception:
+    return NetworkError(f"The pod could not be stored: {exc}")
 
 
 def _parse(address: str, body: bytes) -> list[Any]:

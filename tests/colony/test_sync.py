@@ -9,7 +9,7 @@ import trio
 import trio.testing
 from pyoxigraph import Literal, Triple
 
-from colony_actor.colony.errors import InvalidInput, UploadFailed
+from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.pods import Colony
 from colony_actor.colony.vocab import NAME, pod_node
 
@@ -369,8 +369,8 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
 async def test_pods_of_a_batch_that_never_ran_get_an_error(
         open_colony: OpenColony, network: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Downloaded pods wait for the write lock together; the first to get it stores them
-    all. If its worker call cannot even start, every pod of its batch fails (none is
-    reported as kept, nor left out)."""
+    all. If its worker call cannot even start, every pod of its batch fails, saying why
+    (none is reported as kept, nor left out)."""
     from colony_actor import threads
 
     colony = await open_colony(network)
@@ -400,6 +400,6 @@ async def test_pods_of_a_batch_that_never_ran_get_an_error(
             await trio.testing.wait_all_tasks_blocked()
             await colony._lock.acquire()
     assert sorted(outcomes) == [0, 1, 2, 3]
-    assert all(isinstance(o, Exception) for o in outcomes.values()), outcomes
-    assert sum(isinstance(o, RuntimeError) for o in outcomes.values()) == 1
-    assert not colony._replacing
+    assert all(isinstance(o, NetworkError) and "can't start new thread" in str(o)
+               for o in outcomes.values()), outcomes
+    assert colony._replacing.waiting == 0
