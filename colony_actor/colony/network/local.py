@@ -115,9 +115,9 @@ class _Read:
     error: Exception | None = None
 
 
-
 def _unread(read: _Read, exc: Exception) -> Exception:
     return NetworkError(f"Cannot read {read.kind} at {read.address}: {exc}")
+
 
 class LocalNetwork:
     """The `Network` protocol over a directory that several processes may share.
