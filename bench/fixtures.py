@@ -132,7 +132,7 @@ def search_store(workdir: Path, pods: int, triples_per_pod: int,
     data_dir.mkdir(parents=True)
     log(f"# building the search store: {pods} pods x {triples_per_pod} triples in {root} ...")
     started = time.monotonic()
-    from colony_actor.colony.graph import GraphStore
+    from colony_actor.colony.graph import GraphStore, PodData
     from colony_actor.colony.keys import KeyStore
     from colony_actor.colony.vocab import now
 
@@ -144,7 +144,7 @@ def search_store(workdir: Path, pods: int, triples_per_pod: int,
     for number in range(pods):
         triples = _pod_triples(words, number, triples_per_pod)
         total += len(triples)
-        graph.replace_pod(address("pod", number), triples, 1, None, stamp)
+        graph.replace_pod(address("pod", number), PodData.of(triples), 1, None, stamp)
         if number and number % 1000 == 0:
             log(f"#   {number} pods, {time.monotonic() - started:.0f} s")
     # Depth 1, as pods reached through one reference; written in batches (one transaction

@@ -45,7 +45,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -53,12 +53,10 @@ from typing import Any, Final
 import structlog
 from pyoxigraph import (
     BlankNode,
-    Literal,
     NamedNode,
     QueryResultsFormat,
     QuerySolutions,
     Store,
-    Triple,
 )
 
 from colony_actor.colony.jsonld import subject_tree_pattern
@@ -86,8 +84,6 @@ _L: Final = str(LOCAL_GRAPH)
 _XSD: Final = "http://www.w3.org/2001/XMLSchema#"
 _RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 _XSD_INTEGER: Final = f"<{_XSD}integer>"
-_STRING: Final = f"{_XSD}string"
-_LANG_STRING: Final = f"{_RDF}langString"
 _INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
                   "VALUES (?, ?, ?, ?, ?, ?)")
 _INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
@@ -191,7 +187,7 @@ def generation_sparql(changes: Changes) -> str:
 # -- reading the store ----------------------------------------------------------------
 
 
-def _csv(store: Store, sparql: str, **options: Any) -> list[list[str]]:
+def csv_rows(store: Store, sparql: str, **options: Any) -> list[list[str]]:
     """A SELECT's rows as strings, through the CSV results format (plain values: IRIs
     bare, blank nodes `_:id`, literals their lexical form), far cheaper than terms."""
     solutions = store.query(sparql, **options)
@@ -207,55 +203,35 @@ def _csv(store: Store, sparql: str, **options: Any) -> list[list[str]]:
 # (subject, predicate, kind, LCASE(STR(literal))) of literal statements.
 _KIND: Final = (f"(IF(DATATYPE(?o) = <{_RDF}langString>, \"l\", IF(DATATYPE(?o) = "
                 f"<{_XSD}string>, \"s\", \"o\")) AS ?k)")
-_LITERAL_ROWS: Final = ("SELECT ?x ?p " + _KIND.replace("{", "{{").replace("}", "}}")
-                        + " (LCASE(STR(?o)) AS ?l) WHERE {{ {inner} }}")
+LITERAL_ROWS: Final = ("SELECT ?x ?p " + _KIND.replace("{", "{{").replace("}", "}}")
+                       + " (LCASE(STR(?o)) AS ?l) WHERE {{ {inner} }}")
 
 
 def _graph_rows(store: Store, graph: NamedNode) -> list[list[str]]:
-    return _csv(store, _LITERAL_ROWS.format(
+    return csv_rows(store, LITERAL_ROWS.format(
         inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o)) }}"))
 
 
-def _written_rows(store: Store, graph: NamedNode, written: Collection[Triple]
-                  ) -> list[list[str]]:
-    """`_graph_rows` of a graph just written with exactly the statements `written`.
+@dataclass(frozen=True)
+class GraphRows:
+    """The index rows of a graph a write replaces wholly, known before the write: those of
+    its literal statements about named subjects (`rows`, built by `LITERAL_ROWS`), and
+    whether it has literal statements about blank nodes (the store renames those, so they
+    are read back after the write)."""
+    rows: list[list[str]]
+    blank: bool
 
-    Strings about named subjects are taken from the statements (oxigraph stores strings
-    verbatim; only ASCII is lower-cased here, where Python and oxigraph's LCASE agree, the
-    rest by LCASE itself). Statements about blank nodes (which the store renames) and other
-    literals (which it stores in canonical form) are read back."""
-    rows: list[list[str]] = []
-    read_back = False
-    for triple in set(written):  # the store holds each statement once
-        term = triple.object
-        if not isinstance(term, Literal):
-            continue
-        datatype = term.datatype.value
-        if not isinstance(triple.subject, NamedNode) or datatype not in (_STRING, _LANG_STRING):
-            read_back = True
-            continue
-        rows.append([triple.subject.value, triple.predicate.value,
-                     "l" if datatype == _LANG_STRING else "s", term.value])
-    foreign: list[list[str]] = []
-    for row in rows:
-        if row[3].isascii():
-            row[3] = row[3].lower()
-        else:
-            foreign.append(row)
-    if foreign:
-        for row, lowered in zip(foreign, _lcase(store, [row[3] for row in foreign]),
-                                strict=True):
-            row[3] = lowered
-    if read_back:
-        rows += _csv(store, _LITERAL_ROWS.format(
-            inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o) && (!isIRI(?x) || "
-                  f"(DATATYPE(?o) != <{_STRING}> && DATATYPE(?o) != <{_LANG_STRING}>))) }}"))
-    return rows
+
+def _written_rows(store: Store, graph: NamedNode, written: GraphRows) -> list[list[str]]:
+    if not written.blank:
+        return written.rows
+    return written.rows + csv_rows(store, LITERAL_ROWS.format(
+        inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o) && isBlank(?x)) }}"))
 
 
 def _subject_rows(store: Store, graph: NamedNode, nodes: Iterable[NamedNode]) -> list[list[str]]:
     values = " ".join(str(n) for n in sorted(nodes, key=lambda n: n.value))
-    return _csv(store, _LITERAL_ROWS.format(
+    return csv_rows(store, LITERAL_ROWS.format(
         inner=f"GRAPH {graph} {{ VALUES ?x {{ {values} }} ?x ?p ?o FILTER(isLiteral(?o)) }}"))
 
 
@@ -266,13 +242,14 @@ def _tree_pattern(roots: Iterable[NamedNode]) -> str:
 
 def _tree_rows(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> list[list[str]]:
     # DISTINCT: a nested node reached along two paths is still one statement.
-    return _csv(store, _LITERAL_ROWS.format(
+    return csv_rows(store, LITERAL_ROWS.format(
         inner=f"{{ SELECT DISTINCT ?x ?p ?o WHERE {{ GRAPH {graph} {{ {_tree_pattern(roots)} }} "
               "FILTER(isLiteral(?o)) } }"))
 
 
 def _tree_subjects(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> set[str]:
-    rows = _csv(store, f"SELECT DISTINCT ?x WHERE {{ GRAPH {graph} {{ {_tree_pattern(roots)} }} }}")
+    rows = csv_rows(
+        store, f"SELECT DISTINCT ?x WHERE {{ GRAPH {graph} {{ {_tree_pattern(roots)} }} }}")
     return {row[0] for row in rows}
 
 
@@ -285,8 +262,8 @@ def _generations(store: Store, graphs: Iterable[NamedNode] | None = None) -> dic
     restrict = ""
     if graphs is not None:
         restrict = "VALUES ?g { " + " ".join(str(g) for g in graphs) + " } "
-    rows = _csv(store, f"SELECT ?g ?t WHERE {{ {restrict}GRAPH {_L} {{ ?g {INDEX_GENERATION} "
-                       "?t } }")
+    rows = csv_rows(store, f"SELECT ?g ?t WHERE {{ {restrict}GRAPH {_L} {{ "
+                           f"?g {INDEX_GENERATION} ?t }} }}")
     return {row[0]: row[1] for row in rows}
 
 
@@ -304,8 +281,8 @@ def _lcase(store: Store, terms: Sequence[str]) -> list[str]:
 def _depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
     """Each graph's depth sort keys as the text query computes them, one per depth
     statement (a graph without any sorts as depth "0")."""
-    rows = _csv(store, f"SELECT ?g (COALESCE({_XSD_INTEGER}(?d), 999999) AS ?k) WHERE {{ "
-                       f"GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
+    rows = csv_rows(store, f"SELECT ?g (COALESCE({_XSD_INTEGER}(?d), 999999) AS ?k) "
+                           f"WHERE {{ GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
     out: dict[str, list[int]] = {}
     for graph, key in rows:
         out.setdefault(graph, []).append(int(key))
@@ -462,9 +439,10 @@ class FullTextIndex:
                 for start in range(0, len(graphs), REBUILD_BATCH):
                     batch: list[NamedNode | BlankNode] = list(
                         graphs[start:start + REBUILD_BATCH])
-                    found = _csv(store, f"SELECT ?g ?x ?p {_KIND} (LCASE(STR(?o)) AS ?l) WHERE "
-                                        "{ GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }",
-                                 named_graphs=batch)
+                    found = csv_rows(
+                        store, f"SELECT ?g ?x ?p {_KIND} (LCASE(STR(?o)) AS ?l) WHERE "
+                               "{ GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }",
+                        named_graphs=batch)
                     db.executemany(_INSERT, ((ids[g], x, predicate(p), k, *_text_columns(t))
                                              for g, x, p, k, t in found))
                     rows += len(found)
@@ -544,7 +522,7 @@ class FullTextIndex:
             self._db.execute("DELETE FROM graphs WHERE id = ?", (row[0],))
 
     def _replace_graph(self, store: Store, graph: NamedNode, generation: str,
-                       written: Collection[Triple] | None = None) -> None:
+                       written: GraphRows | None = None) -> None:
         if not store.contains_named_graph(graph):
             self._drop_graph(graph.value)
             return
@@ -577,11 +555,10 @@ class FullTextIndex:
 
     @contextlib.contextmanager
     def writing(self, store: Store, changes: Changes,
-                written: Mapping[NamedNode, Collection[Triple]] | None = None
-                ) -> Iterator[None]:
+                written: Mapping[NamedNode, GraphRows] | None = None) -> Iterator[None]:
         """Around a store write that makes `changes`: the index follows it once it is done.
-        `written` may give the whole content the write leaves in some wholly replaced
-        graphs, which spares reading most of it back.
+        `written` may give the rows of some graphs the write replaces wholly, which spares
+        reading most of them back.
 
         The body must be the one store transaction; if it raises, the index is untouched
         (the store is too). If the index cannot follow, it is marked unusable: searches
@@ -608,7 +585,7 @@ class FullTextIndex:
                 self._changed.notify_all()
 
     def _apply(self, store: Store, changes: Changes, before: Mapping[NamedNode, set[str]],
-               written: Mapping[NamedNode, Collection[Triple]]) -> None:
+               written: Mapping[NamedNode, GraphRows]) -> None:
         graphs = [g for g in changes if g != LOCAL_GRAPH]
         generations = _generations(store, graphs) if graphs else {}
         with self._db_lock, _transaction(self._db):

@@ -12,28 +12,40 @@ the same lock.
 
 Everything is synchronous and blocking; the async facade (pods.py) calls it in worker
 threads and serialises writes with its lock. Every value put into SPARQL text is a
-pyoxigraph term (`str()` gives its escaped N-Triples form); this module must never paste a
-raw user string into SPARQL, and never upload or search the local graph.
+pyoxigraph term (`str()` gives its escaped N-Triples form) or pyoxigraph's own N-Triples
+serialisation of statements it parsed (`PodData`); this module must never paste a raw user
+string into SPARQL, and never upload or search the local graph.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph
 import structlog
-from pyoxigraph import Literal, NamedNode, QuerySolutions, RdfFormat, Store, Triple
+from pyoxigraph import (
+    DefaultGraph,
+    Literal,
+    NamedNode,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+    Triple,
+)
 
 from colony_actor.colony import registry
 from colony_actor.colony.fulltext import (
+    LITERAL_ROWS,
     WHOLE,
     Changes,
     FullTextIndex,
+    GraphRows,
     Touch,
+    csv_rows,
     generation_sparql,
     merge,
     subjects,
@@ -145,6 +157,39 @@ class Snapshot:
     scratchpad_counters: dict[str, int]
 
 
+@dataclass(frozen=True)
+class PodData:
+    """A downloaded pod's statements, parsed and checked in a scratch in-memory store, ready
+    to replace its graph: made without a Python object per statement, so that a refresh's
+    store thread spends its time in oxigraph and SQLite (which let the event loop run)
+    rather than holding the interpreter."""
+    statements: str  # N-Triples, `.../index` statements left out
+    count: int  # statements in the data, `.../index` ones included
+    rows: GraphRows  # for the full-text index
+
+    @classmethod
+    def parse(cls, body: bytes) -> PodData:
+        """The pod's data as published (TriG; statements in named graphs count as the
+        pod's own); SyntaxError if it does not parse."""
+        scratch = Store()
+        scratch.load(body, format=RdfFormat.TRIG)
+        if next(iter(scratch.named_graphs()), None) is not None:
+            scratch.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } } ; DROP NAMED")
+        count = len(scratch)
+        if next(iter(scratch.quads_for_pattern(None, INDEX, None)), None) is not None:
+            scratch.update(f"DELETE WHERE {{ ?s {INDEX} ?o }}")
+        dumped = scratch.dump(format=RdfFormat.N_TRIPLES, from_graph=DefaultGraph())
+        assert isinstance(dumped, bytes)
+        # Blank nodes get new names when stored: the index reads their rows back then.
+        found = csv_rows(scratch, LITERAL_ROWS.format(inner="?x ?p ?o FILTER(isLiteral(?o))"))
+        rows = [row for row in found if not row[0].startswith("_:")]
+        return cls(dumped.decode("utf-8"), count, GraphRows(rows, len(rows) < len(found)))
+
+    @classmethod
+    def of(cls, triples: Iterable[Triple]) -> PodData:
+        return cls.parse(pyoxigraph.serialize(list(triples), format=RdfFormat.N_TRIPLES) or b"")
+
+
 class GraphStore:
     def __init__(self, path: Path, config_address: str, fulltext: Path | None = None) -> None:
         """The store in directory `path`; with `fulltext`, the full-text index at that file
@@ -177,9 +222,9 @@ class GraphStore:
                 self.fulltext.invalidate("a write with undescribed changes")
 
     def _write(self, sparql: str, changes: Changes,
-               written: Mapping[NamedNode, Collection[Triple]] | None = None) -> None:
+               written: Mapping[NamedNode, GraphRows] | None = None) -> None:
         """One store transaction making `changes` (and only those, in pod graphs);
-        `written`: the whole content it leaves in some graphs it replaces (for the index)."""
+        `written`: the index rows of some graphs it replaces wholly (`FullTextIndex.writing`)."""
         if not sparql.strip():
             return
         if not changes:
@@ -453,32 +498,34 @@ class GraphStore:
             sparql += f"DELETE WHERE {{ GRAPH {L} {{ {p} {REMOVED_SCRATCHPAD} ?v }} }} ;\n"
         self._write(sparql, {})
 
-    def replace_pod(self, address: str, triples: Sequence[Triple], counter: int,
+    def replace_pod(self, address: str, data: PodData, counter: int,
                     depth: int | None, timestamp: str) -> bool:
         """Replace the pod's graph with downloaded data, unless it has local changes.
 
         Returns False (and changes nothing) if the pod is waiting for upload."""
-        return self.replace_pods([(address, triples, counter, depth)], timestamp)[0]
+        return self.replace_pods([(address, data, counter, depth)], timestamp)[0]
 
-    def replace_pods(self, pods: Sequence[tuple[str, Sequence[Triple], int, int | None]],
+    def replace_pods(self, pods: Sequence[tuple[str, PodData, int, int | None]],
                      timestamp: str) -> list[bool]:
-        """`replace_pod` for several pods (address, triples, counter, depth) in ONE store
+        """`replace_pod` for several pods (address, data, counter, depth) in ONE store
         transaction (and one index transaction): what a refresh downloaded meanwhile.
 
         Each pod waiting for upload is left alone (False at its position)."""
         pending = self._local_ints(UPDATE_SEQ, [a for a, _, _, _ in pods])
         sparql = ""
         changes: Changes = {}
-        written: dict[NamedNode, list[Triple]] = {}
+        written: dict[NamedNode, GraphRows] = {}
         depths: dict[str, int] = {}
         out = []
-        for address, triples, counter, depth in pods:
+        for address, data, counter, depth in pods:
             if address in pending:
                 out.append(False)
                 continue
             p = pod_node(address)
-            clean = written[p] = [t for t in triples if t.predicate != INDEX]
-            sparql += f"DROP SILENT GRAPH {p} ;\n" + _insert(p, clean)
+            written[p] = data.rows
+            sparql += f"DROP SILENT GRAPH {p} ;\n"
+            if data.statements:
+                sparql += f"INSERT DATA {{ GRAPH {p} {{ {data.statements} }} }} ;\n"
             sparql += _set(LOCAL_GRAPH, p, POINTER_COUNTER, _integer(counter))
             changes = merge(changes, {p: WHOLE})
             if depth is not None:

@@ -36,7 +36,13 @@ from colony_actor.colony.errors import (
     StaleCounter,
     UploadFailed,
 )
-from colony_actor.colony.graph import GraphStore, HeldCopy, parse_statements, serialize_lines
+from colony_actor.colony.graph import (
+    GraphStore,
+    HeldCopy,
+    PodData,
+    parse_statements,
+    serialize_lines,
+)
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys import KeyStore
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad
@@ -64,8 +70,10 @@ MAX_REMOTE_CHUNKS: Final = 4096
 # The full-text index of the pods' literals, beside the store (rebuilt from it if lost).
 FULLTEXT_FILE: Final = "fulltext.sqlite3"
 KEPT: Final = "Local changes wait for upload"
-# Signing hashes the whole record; past this size it is done off the event loop.
+# Signing hashes the whole record, and reading a chunk's index scans all of it; past this
+# size either is done off the event loop.
 _SIGN_IN_THREAD: Final = 64 * 1024
+_INDEX_IN_THREAD: Final = 64 * 1024
 # How long creating a pod waits for the network to tell whether a fresh key is claimed
 # (seconds); past it the key is taken as free, as when offline.
 CLAIM_PROBE_TIMEOUT: Final = 2.0
@@ -100,7 +108,7 @@ class _Plan:
 class _Replace:
     """A downloaded pod waiting to be parsed and stored (see `Colony._replace`)."""
     address: str
-    body: bytes
+    chunks: list[bytes]  # as downloaded, in order
     counter: int
     depth: int | None
     done: bool = False
@@ -442,11 +450,11 @@ class Colony:
 
     async def _fetch(self, address: str, pointer: Pointer) -> list[Any]:
         """A pod's triples from the records its pointer leads to."""
-        body = await self._download(address, pointer)
-        return await threads.run_sync(_parse, address, body)
+        return await threads.run_sync(_parse, address, await self._download(address, pointer))
 
-    async def _download(self, address: str, pointer: Pointer) -> bytes:
-        """A pod's statements (unparsed) from the records its pointer leads to."""
+    async def _download(self, address: str, pointer: Pointer) -> list[bytes]:
+        """A pod's chunks, in order, from the records its pointer leads to (joined and
+        parsed in a thread: a chunk may hold megabytes)."""
         if not is_address(pointer.target) or pointer.target != pointer.target.lower():
             raise NetworkError(f"Pod {address}'s pointer has a malformed target")
         first = await self._net(self._network.get_scratchpad, pointer.target)
@@ -460,7 +468,9 @@ class Colony:
             listed: dict[int, str] = {}
             try:
                 for data in fresh:
-                    for position, chunk_address in chunks.read_index(data).items():
+                    index = (chunks.read_index(data) if len(data) <= _INDEX_IN_THREAD else
+                             await threads.run_sync(chunks.read_index, data))
+                    for position, chunk_address in index.items():
                         if positions.setdefault(position, chunk_address) != chunk_address:
                             raise InvalidInput(f"position {position} is listed twice")
                         listed[position] = chunk_address
@@ -486,7 +496,7 @@ class Colony:
             chunks.check_sequence(positions, MAX_REMOTE_CHUNKS)
         except InvalidInput as exc:
             raise NetworkError(f"Pod {address} has a malformed chunk index: {exc}") from None
-        return chunks.join([datas[p] for p in sorted(datas)])
+        return [datas[p] for p in sorted(datas)]
 
     # -- upload ------------------------------------------------------------------------
 
@@ -720,8 +730,8 @@ class Colony:
         if held.pending:
             return "kept", KEPT
         try:
-            body = await self._download(address, pointer)
-            return await self._replace(address, body, pointer.counter, depth)
+            downloaded = await self._download(address, pointer)
+            return await self._replace(address, downloaded, pointer.counter, depth)
         except ColonyError as exc:
             return "skipped", _reason(exc)
 
@@ -753,14 +763,14 @@ class Colony:
                                for a, r in zip(addresses, results, strict=True)]
         return results
 
-    async def _replace(self, address: str, body: bytes, counter: int, depth: int | None
-                       ) -> tuple[str, str]:
+    async def _replace(self, address: str, downloaded: list[bytes], counter: int,
+                       depth: int | None) -> tuple[str, str]:
         """Parse and store a downloaded pod (GraphStore.replace_pod), grouped: whoever
         gets the lock does it for every pod waiting for it, in one store transaction, so
         a refresh's work under the lock does not grow one transaction (nor one thread
         hop) per pod. Each pod is still checked for local changes under the lock, in the
         transaction that would replace it. The outcome as `_refresh_pod` gives it."""
-        item = _Replace(address, body, counter, depth)
+        item = _Replace(address, downloaded, counter, depth)
         await self._replacing.run(item)
         if item.error is not None:
             raise item.error
@@ -770,31 +780,31 @@ class Colony:
         """(In a thread, under the lock.) Parse each pod, then store those with something
         to store in one transaction; if that fails, pod by pod, so that one bad pod does
         not fail the others. A pod left without an outcome fails (`Batches`)."""
-        ready: list[tuple[_Replace, list[Any]]] = []
+        ready: list[tuple[_Replace, PodData]] = []
         for item in batch:
             try:
-                triples = _parse(item.address, item.body)
+                data = _pod_data(item.address, item.chunks)
             except Exception as exc:  # that pod only
                 item.error, item.done = exc, True
                 continue
-            if not triples and item.depth is not None:
+            if not data.count and item.depth is not None:
                 item.outcome, item.done = ("skipped", "The pod was removed by its owner"), True
                 continue
-            ready.append((item, triples))
+            ready.append((item, data))
         if not ready:
             return
         try:
             results = self._graph.replace_pods(
-                [(r.address, triples, r.counter, r.depth) for r, triples in ready], now())
+                [(r.address, data, r.counter, r.depth) for r, data in ready], now())
         except Exception as exc:
             if len(ready) == 1:
                 ready[0][0].error = exc
                 return
             results = []
-            for item, triples in ready:
+            for item, data in ready:
                 try:
                     results.append(self._graph.replace_pod(
-                        item.address, triples, item.counter, item.depth, now()))
+                        item.address, data, item.counter, item.depth, now()))
                 except Exception as one:
                     item.error, item.done = one, True
                     results.append(False)
@@ -902,13 +912,24 @@ def _unstored(item: _Replace, exc: Exception) -> Exception:
     return NetworkError(f"The pod could not be stored: {exc}")
 
 
-def _parse(address: str, body: bytes) -> list[Any]:
+def _parse(address: str, downloaded: list[bytes]) -> list[Any]:
     """(Blocking.) The triples of a downloaded pod."""
     try:
-        return parse_statements(body)
+        return parse_statements(chunks.join(downloaded))
     except (SyntaxError, ValueError) as exc:
-        raise NetworkError(f"Pod {address} holds data that does not parse: "
-                           f"{str(exc)[:200]}") from None
+        raise _unparsable(address, exc) from None
+
+
+def _pod_data(address: str, downloaded: list[bytes]) -> PodData:
+    """(Blocking.) A downloaded pod, ready to store."""
+    try:
+        return PodData.parse(chunks.join(downloaded))
+    except (SyntaxError, ValueError) as exc:
+        raise _unparsable(address, exc) from None
+
+
+def _unparsable(address: str, exc: Exception) -> NetworkError:
+    return NetworkError(f"Pod {address} holds data that does not parse: {str(exc)[:200]}")
 
 
 def _reason(exc: BaseException) -> str:

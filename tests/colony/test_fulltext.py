@@ -24,7 +24,7 @@ from colony_actor.colony.fulltext import (
     select_groups,
     subjects,
 )
-from colony_actor.colony.graph import GraphStore
+from colony_actor.colony.graph import GraphStore, PodData
 from colony_actor.colony.pods import FULLTEXT_FILE, Colony
 from colony_actor.colony.search import SearchTimeout, parse_terms, scan_text_search
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, NAME, pod_node
@@ -351,8 +351,8 @@ def test_random_literals_and_terms(tmp_path: Path) -> None:
         for address in pods[:2]:
             triples = data.draw(pod_triples(pod_node(address)))
             written += triples
-            graph.replace_pod(address, triples, 1, data.draw(st.sampled_from([None, 0, 1, 2])),
-                              stamp)
+            graph.replace_pod(address, PodData.of(triples), 1,
+                              data.draw(st.sampled_from([None, 0, 1, 2])), stamp)
         for address in pods[2:]:
             subject = NamedNode(f"ant://t{data.draw(st.integers(0, 2))}")
             triples = subject_tree(data, subject)
@@ -434,7 +434,7 @@ def test_ties_between_incomparable_literals(tmp_path: Path) -> None:
         for subject in (NamedNode("ant://a1"), BlankNode("x1"), NamedNode("ant://b1")):
             triples += [Triple(subject, P[0], o) for o in objects]
             triples += [Triple(subject, P[1], o) for o in objects[::-1]]
-        graph.replace_pod(S[2], triples, 1, None, "2025-01-01T00:00:00.000000Z")
+        graph.replace_pod(S[2], PodData.of(triples), 1, None, "2025-01-01T00:00:00.000000Z")
         for limit in range(1, 70, 3):
             for terms in (["1"], ["1", "x"], ["01"], ["pod 1", "1"]):
                 found, scanned = both(graph, terms, limit, answers=False)

@@ -10,7 +10,8 @@ import trio.testing
 from pyoxigraph import Literal, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
-from colony_actor.colony.pods import Colony
+from colony_actor.colony.graph import PodData
+from colony_actor.colony.pods import _INDEX_IN_THREAD, Colony
 from colony_actor.colony.vocab import NAME, pod_node
 
 from .conftest import OpenColony, ProgressLog, no_progress
@@ -351,11 +352,12 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
 
     def work() -> list[bool]:
         stamp = "2025-01-01T00:00:00.000000Z"
-        pods = [(address, [Triple(pod_node(address), NAME, Literal(f"pod {i}"))], 1, 2)
+        pods = [(address, PodData.of([Triple(pod_node(address), NAME, Literal(f"pod {i}"))]), 1, 2)
                 for i, address in enumerate(others)]
         kept = graph.statements(own.address)
         # The own pod has a pending edit: it is left alone, the others are stored.
-        result = graph.replace_pods([*pods[:2], (own.address, [], 5, 1), pods[2]], stamp)
+        result = graph.replace_pods(
+            [*pods[:2], (own.address, PodData.of([]), 5, 1), pods[2]], stamp)
         assert graph.statements(own.address) == kept
         assert graph.pointer_counter(own.address) is None
         return result
@@ -403,3 +405,19 @@ async def test_pods_of_a_batch_that_never_ran_get_an_error(
     assert all(isinstance(o, NetworkError) and "can't start new thread" in str(o)
                for o in outcomes.values()), outcomes
     assert colony._replacing.waiting == 0
+
+
+async def test_a_chunk_past_the_inline_size_round_trips(open_colony: OpenColony,
+                                                        any_network: Any) -> None:
+    """A chunk larger than the loop reads inline has its index read, and the chunks are
+    joined, in worker threads: the pod arrives whole."""
+    first = await open_colony(any_network)
+    pod = await first.create_pod("Big")
+    big = "é" + "x" * (_INDEX_IN_THREAD + 1000)
+    await first.put_subject_data(pod.address, subject(1), {"@context": CTX, "schema:text": big})
+    await first.upload_all(no_progress)
+    second = await open_colony(any_network, device="2")
+    result = await second.refresh_cache(no_progress)
+    assert result["pods_refreshed"] == 2
+    assert statements(second, pod.address) == statements(first, pod.address)
+    assert any(big.encode() in line for line in statements(second, pod.address))
