@@ -200,10 +200,18 @@ def csv_rows(store: Store, sparql: str, **options: Any) -> list[list[str]]:
     return list(reader)
 
 
+def _field(variable: str, name: str) -> str:
+    """A SELECT expression giving `?variable` as one CSV field named `?name`: an IRI as a
+    plain string (the CSV writer leaves IRIs unquoted, and an IRI may hold a comma), a
+    blank node as `_:id`."""
+    return f"(IF(isBlank(?{variable}), ?{variable}, STR(?{variable})) AS ?{name})"
+
+
 # (subject, predicate, kind, LCASE(STR(literal))) of literal statements.
 _KIND: Final = (f"(IF(DATATYPE(?o) = <{_RDF}langString>, \"l\", IF(DATATYPE(?o) = "
                 f"<{_XSD}string>, \"s\", \"o\")) AS ?k)")
-LITERAL_ROWS: Final = ("SELECT ?x ?p " + _KIND.replace("{", "{{").replace("}", "}}")
+LITERAL_ROWS: Final = (f"SELECT {_field('x', 's')} {_field('p', 'q')} "
+                       + _KIND.replace("{", "{{").replace("}", "}}")
                        + " (LCASE(STR(?o)) AS ?l) WHERE {{ {inner} }}")
 
 
@@ -249,7 +257,8 @@ def _tree_rows(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> li
 
 def _tree_subjects(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> set[str]:
     rows = csv_rows(
-        store, f"SELECT DISTINCT ?x WHERE {{ GRAPH {graph} {{ {_tree_pattern(roots)} }} }}")
+        store, f"SELECT DISTINCT {_field('x', 's')} WHERE {{ GRAPH {graph} {{ "
+               f"{_tree_pattern(roots)} }} }}")
     return {row[0] for row in rows}
 
 
@@ -262,7 +271,7 @@ def _generations(store: Store, graphs: Iterable[NamedNode] | None = None) -> dic
     restrict = ""
     if graphs is not None:
         restrict = "VALUES ?g { " + " ".join(str(g) for g in graphs) + " } "
-    rows = csv_rows(store, f"SELECT ?g ?t WHERE {{ {restrict}GRAPH {_L} {{ "
+    rows = csv_rows(store, f"SELECT {_field('g', 'h')} ?t WHERE {{ {restrict}GRAPH {_L} {{ "
                            f"?g {INDEX_GENERATION} ?t }} }}")
     return {row[0]: row[1] for row in rows}
 
@@ -281,8 +290,9 @@ def _lcase(store: Store, terms: Sequence[str]) -> list[str]:
 def _depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
     """Each graph's depth sort keys as the text query computes them, one per depth
     statement (a graph without any sorts as depth "0")."""
-    rows = csv_rows(store, f"SELECT ?g (COALESCE({_XSD_INTEGER}(?d), 999999) AS ?k) "
-                           f"WHERE {{ GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
+    rows = csv_rows(store, f"SELECT {_field('g', 'h')} (COALESCE({_XSD_INTEGER}(?d), 999999) "
+                           f"AS ?k) WHERE {{ GRAPH {config} {{ ?g {DEPTH} ?d }} "
+                           "FILTER(isIRI(?g)) }")
     out: dict[str, list[int]] = {}
     for graph, key in rows:
         out.setdefault(graph, []).append(int(key))
@@ -440,7 +450,8 @@ class FullTextIndex:
                     batch: list[NamedNode | BlankNode] = list(
                         graphs[start:start + REBUILD_BATCH])
                     found = csv_rows(
-                        store, f"SELECT ?g ?x ?p {_KIND} (LCASE(STR(?o)) AS ?l) WHERE "
+                        store, f"SELECT {_field('g', 'h')} {_field('x', 's')} "
+                               f"{_field('p', 'q')} {_KIND} (LCASE(STR(?o)) AS ?l) WHERE "
                                "{ GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }",
                         named_graphs=batch)
                     db.executemany(_INSERT, ((ids[g], x, predicate(p), k, *_text_columns(t))

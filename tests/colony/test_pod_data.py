@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pyoxigraph import NamedNode
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from colony_actor.colony.graph import GraphStore, PodData
 from colony_actor.colony.search import scan_text_search
@@ -16,6 +16,7 @@ from colony_actor.colony.vocab import INDEX, LOCAL_GRAPH, pod_node
 STAMP = "2025-01-01T00:00:00.000000Z"
 POD, OTHER, CHUNK = "1" * 64, "2" * 64, "3" * 64
 INF = float("inf")
+R = NamedNode("http://ex.org/r")
 
 
 @pytest.fixture
@@ -99,3 +100,33 @@ def test_a_pod_with_local_changes_is_left_alone(graph: GraphStore) -> None:
                                  STAMP)
     assert graph.statements(POD) == kept
     assert NamedNode("ant://x") not in {t.subject for t in graph.triples(POD)}
+
+
+def test_iris_with_commas_are_indexed(tmp_path: Path) -> None:
+    """The index reads rows as CSV: an IRI with a comma (legal in IRIs) must stay one field,
+    when a pod is stored, when rows are read back, and when the index is rebuilt."""
+    body = (b'<http://ex.org/a,b> <http://ex.org/p,q> "Washington, D.C." .\n'
+            b'_:n <http://ex.org/p,q> "Nested, too" .\n'
+            b'<http://ex.org/a,b> <http://ex.org/r> _:n .\n')
+    fulltext = tmp_path / "ft.sqlite3"
+    for attempt in ("stored", "rebuilt"):
+        graph = GraphStore(tmp_path / "store", "c" * 64, fulltext=fulltext)
+        try:
+            if attempt == "stored":
+                graph.init_config("d" * 64, STAMP)
+                assert graph.replace_pod(POD, PodData.parse(body), 1, None, STAMP)
+                # A subject's data replaced in place: its rows, and its nested nodes', too.
+                subject, child, p = (NamedNode("ant://s"), BlankNode("c"),
+                                     NamedNode("http://ex.org/p,q"))
+                graph.put_subject(OTHER, subject, [
+                    Triple(subject, p, Literal("Ottawa, ON")), Triple(subject, R, child),
+                    Triple(child, p, Literal("Inner, child"))], STAMP)
+            index = graph.fulltext
+            assert index is not None and index.usable, attempt
+            assert index.differences(graph.store) == [], attempt
+            for term in ("washington", "nested", "ottawa", "inner"):
+                found = index.search(graph.store, [term], 10, graph.config_node, INF)
+                assert found is not None and len(found.bindings) == 1, (attempt, term)
+        finally:
+            graph.close()
+        fulltext.unlink()
