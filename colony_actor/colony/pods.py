@@ -72,8 +72,7 @@ FULLTEXT_FILE: Final = "fulltext.sqlite3"
 KEPT: Final = "Local changes wait for upload"
 # Signing hashes the whole record, and reading a chunk's index scans all of it; past this
 # size either is done off the event loop.
-_SIGN_IN_THREAD: Final = 64 * 1024
-_INDEX_IN_THREAD: Final = 64 * 1024
+_IN_THREAD_PAST: Final = 64 * 1024
 # How long creating a pod waits for the network to tell whether a fresh key is claimed
 # (seconds); past it the key is taken as free, as when offline.
 CLAIM_PROBE_TIMEOUT: Final = 2.0
@@ -422,7 +421,7 @@ class Colony:
         counter = known + 1 if known is not None else await self._next_counter(
             "scratchpad", address)
         for attempt in range(2):
-            if len(data) > _SIGN_IN_THREAD:
+            if len(data) > _IN_THREAD_PAST:
                 record = await threads.run_sync(Scratchpad.signed, key, data, counter)
             else:
                 record = Scratchpad.signed(key, data, counter)
@@ -468,7 +467,7 @@ class Colony:
             listed: dict[int, str] = {}
             try:
                 for data in fresh:
-                    index = (chunks.read_index(data) if len(data) <= _INDEX_IN_THREAD else
+                    index = (chunks.read_index(data) if len(data) <= _IN_THREAD_PAST else
                              await threads.run_sync(chunks.read_index, data))
                     for position, chunk_address in index.items():
                         if positions.setdefault(position, chunk_address) != chunk_address:
