@@ -4,6 +4,7 @@ supervisor's nursery owns the runner), so it never serves in front of a dead act
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from quart_trio import QuartTrio
 from colony_actor import __version__
 from colony_actor.api import jobs, legacy, params, pods
 from colony_actor.api.access_log import AccessLog
+from colony_actor.api.bodies import Bodies
 from colony_actor.api.errors import ApiError, error_response, from_exception
 from colony_actor.api.openapi import document as openapi_document
 from colony_actor.api.services import Services
@@ -84,9 +86,11 @@ def create_app(services: Services) -> QuartTrio:
     async def openapi() -> Response:
         return jsonify(openapi_document(app))
 
-    jobs.register(app, services)
-    legacy.register(app, services)
-    pods.register(app, services)
+    # Compact, as jsonify writes it.
+    bodies = Bodies(services.runner, functools.partial(app.json.dumps, separators=(",", ":")))
+    jobs.register(app, services, bodies)
+    legacy.register(app, services, bodies)
+    pods.register(app, services, bodies)
     return app
 
 

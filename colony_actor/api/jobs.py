@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,12 +11,13 @@ from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
 from colony_actor.api import params
+from colony_actor.api.bodies import Bodies, joined
 from colony_actor.api.errors import ApiError, invalid
 from colony_actor.api.services import Services
 from colony_actor.config import JOB_TYPES
 from colony_actor.jobs.errors import JobNotFound
 from colony_actor.jobs.lifecycle import Job, JobStatus, rfc3339
-from colony_actor.jobs.runner import JobRequest, JobRunner
+from colony_actor.jobs.runner import JobRequest
 
 MAX_WAIT_SECONDS = 60.0
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -25,16 +25,7 @@ SSE_KEEPALIVE_SECONDS = 15.0
 # end included, at once): a job whose progress moves many times a second would otherwise
 # cost every follower a send per change. Half a second is the reference CLI's poll interval.
 SSE_MIN_INTERVAL_SECONDS = 0.5
-SSE_ENCODED_CACHE_SIZE = 256
 Builder = Callable[..., JobRequest]
-
-
-async def job_wire(runner: JobRunner, job: Job) -> dict[str, Any]:
-    """The job resource, with its result read back if it was moved out of memory."""
-    wire = job.to_json()
-    if job.result_offloaded:
-        wire["result"] = await runner.result_of(job)
-    return wire
 
 
 async def fingerprint() -> str:
@@ -69,7 +60,7 @@ def _found(services: Services, job_id: str) -> Job:
     return job
 
 
-def register(app: QuartTrio, services: Services) -> None:
+def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     ops = services.operations
     runner = services.runner
 
@@ -112,8 +103,7 @@ def register(app: QuartTrio, services: Services) -> None:
         page, next_cursor = runner.list(
             status=JobStatus(status) if status else None, job_type=job_type,
             limit=params.limit(request.args.get("limit"), 50), cursor=cursor)
-        return jsonify({"jobs": [await job_wire(runner, job) for job in page],
-                        "next_cursor": str(next_cursor) if next_cursor is not None else None})
+        return await bodies.jobs_response(page, next_cursor)
 
     @app.get("/api/v1/jobs/<job_id>")
     async def get_job(job_id: str) -> Response:
@@ -124,7 +114,7 @@ def register(app: QuartTrio, services: Services) -> None:
             since_raw = request.args.get("since")
             since = params.non_negative_int("since", since_raw) if since_raw else job.version
             job = await runner.wait_for_change(job_id, since, wait) or job
-        response = jsonify({"job": await job_wire(runner, job)})
+        response = await bodies.job_response(job)
         if not job.terminal:
             response.headers["Retry-After"] = "1"
         return response
@@ -136,32 +126,23 @@ def register(app: QuartTrio, services: Services) -> None:
             raise ApiError("JOB_NOT_COMPLETED", 202, f"Job {job_id} is not yet completed",
                            job_id=job_id, status=job.status.value)
         completed = job.status is JobStatus.COMPLETED
-        return jsonify({"job_id": job.id, "status": job.status.value,
-                        "result": await runner.result_of(job) if completed else None,
-                        "error": job.error})
+        return await bodies.response({
+            "job_id": job.id, "status": job.status.value,
+            "result": await runner.result_of(job) if completed else None, "error": job.error})
 
     @app.post("/api/v1/jobs/<job_id>/cancel")
     async def cancel_job(job_id: str) -> Response:
-        return jsonify({"job": await job_wire(runner, await runner.cancel(job_id))})
+        return await bodies.job_response(await runner.cancel(job_id))
 
     @app.delete("/api/v1/jobs/<job_id>")
     async def forget_job(job_id: str) -> Response:
         await runner.forget(job_id)
         return Response("", status=204)
 
-    # (job id, version) -> the encoded event, shared by every stream following that job.
-    encoded: dict[tuple[str, int], bytes] = {}
-
     async def sse_event(job: Job) -> bytes:
-        key = (job.id, job.version)
-        event = encoded.get(key)
-        if event is None:
-            data = json.dumps(await job_wire(runner, job), separators=(",", ":"))
-            event = f"event: job\nid: {job.version}\ndata: {data}\n\n".encode()
-            if len(encoded) >= SSE_ENCODED_CACHE_SIZE:
-                encoded.pop(next(iter(encoded)))
-            encoded[key] = event
-        return event
+        # The encoded job is shared by every stream following it (Bodies keeps it).
+        return await joined(b"event: job\nid: %d\ndata: " % job.version, await bodies.job(job),
+                            b"\n\n")
 
     @app.get("/api/v1/jobs/<job_id>/events")
     async def job_events(job_id: str) -> Response:

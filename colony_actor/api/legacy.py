@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify, request
+from quart import Response, request
 from quart_trio import QuartTrio
 
 from colony_actor.api import params
+from colony_actor.api.bodies import Bodies
 from colony_actor.api.errors import ApiError
 from colony_actor.api.services import Services
 from colony_actor.jobs.lifecycle import JobStatus
@@ -19,10 +20,10 @@ _FAILURES = {"invalid_request": ("INVALID_REQUEST", 400), "pod_not_found": ("POD
              "timeout": ("TIMEOUT", 504), "interrupted": ("SHUTTING_DOWN", 503)}
 
 
-async def run_sync(services: Services, job_request: JobRequest) -> Response:
+async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) -> Response:
     job = await services.runner.run_to_completion(job_request)
     if job.status is JobStatus.COMPLETED:
-        return jsonify(job.result)
+        return await bodies.response(await services.runner.result_of(job))
     code, status = _FAILURES.get(job.error_kind or "", ("OPERATION_FAILED", 502))
     raise ApiError(code, status, job.error or "The operation failed", job_id=job.id)
 
@@ -46,26 +47,27 @@ def legacy_search_query(services: Services) -> tuple[dict[str, Any], str]:
     return query, label
 
 
-def register(app: QuartTrio, services: Services) -> None:
+def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     ops = services.operations
 
     @app.post("/api/v1/cache")
     async def refresh_cache() -> Response:
-        return await run_sync(services, ops.refresh_cache())
+        return await run_sync(services, bodies, ops.refresh_cache())
 
     @app.put("/api/v1/cache")
     async def upload_all() -> Response:
-        return await run_sync(services, ops.upload_all())
+        return await run_sync(services, bodies, ops.upload_all())
 
     @app.post("/api/v1/cache/<depth>")
     async def refresh_ref(depth: str) -> Response:
-        return await run_sync(services, ops.refresh_ref(params.non_negative_int("depth", depth)))
+        value = params.non_negative_int("depth", depth)
+        return await run_sync(services, bodies, ops.refresh_ref(value))
 
     @app.get("/api/v1/search")
     async def search() -> Response:
         query, label = legacy_search_query(services)
-        return await run_sync(services, ops.search(query, label))
+        return await run_sync(services, bodies, ops.search(query, label))
 
     @app.get("/api/v1/search/subject/<path:subject>")
     async def subject_data(subject: str) -> Response:
-        return await run_sync(services, ops.get_subject_data(subject))
+        return await run_sync(services, bodies, ops.get_subject_data(subject))

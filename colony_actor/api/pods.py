@@ -8,6 +8,7 @@ from quart import Response, jsonify
 from quart_trio import QuartTrio
 
 from colony_actor.api import params
+from colony_actor.api.bodies import Bodies
 from colony_actor.api.services import Services
 from colony_actor.jobs.lifecycle import rfc3339
 
@@ -16,12 +17,13 @@ def _now() -> str:
     return rfc3339(datetime.now(UTC))
 
 
-def register(app: QuartTrio, services: Services) -> None:
+def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     colony = services.colony
 
     @app.get("/api/v1/pods")
     async def list_pods() -> Response:
-        return jsonify({"pods": [pod.to_json() for pod in await colony.list_pods()]})
+        pods = await colony.list_pods()
+        return await bodies.response({"pods": [pod.to_json() for pod in pods]})
 
     @app.post("/api/v1/pods")
     async def create_pod() -> Response:
@@ -63,4 +65,4 @@ def register(app: QuartTrio, services: Services) -> None:
 
     @app.get("/api/v1/updates")
     async def updates() -> Response:
-        return jsonify(await colony.updates())
+        return await bodies.response(await colony.updates())
