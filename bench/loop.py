@@ -9,6 +9,9 @@ runs, against the same daemon idle, same run. Three cases:
 - broad search: a text search for 3 short, very common fragments on the same store
   (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to
   back for at least --window seconds;
+- large result: GET of a finished advanced search of --large-rows rows (the most an
+  advanced query answers: 100,000 rows, about 22 MB of JSON) every --large-every seconds
+  for --window seconds, as a client fetching a big answer would;
 - refresh: a refresh_ref (depth 2) of the 500 pods of bench/sync.py's fixture, from a fresh
   copy and a fresh daemon each time, --refreshes times per round, the round's figures taken
   over all their samples (network.latency_ms = --refresh-latency-ms, default concurrency).
@@ -19,7 +22,8 @@ an idle window then the busy windows on the same daemon. Targets: median p99 bus
 median p99 idle, and no single request over 100 ms (reported as max/100 ms <= 1).
 
     .venv/bin/python bench/loop.py [--quick] [--rounds 5] [--window 10] [--interval-ms 10]
-                                   [--refreshes 4] [--only search|refresh]
+                                   [--refreshes 4] [--large-rows 100000] [--large-every 0.5]
+                                   [--only search|refresh]
 """
 
 from __future__ import annotations
@@ -128,7 +132,7 @@ def search_rounds(args: argparse.Namespace, report: Report
     texts = {"search": " ".join(store.terms), "broad search": BROAD_TERMS}
     for journal in store.data_dir.glob("jobs.sqlite3*"):
         journal.unlink()
-    out: dict[str, Rounds] = {name: ([], []) for name in texts}
+    out: dict[str, Rounds] = {name: ([], []) for name in [*texts, "large result"]}
     control: list[dict[str, float]] = []
     daemon = Daemon(store.data_dir, store.root / "network", env=daemon_env())
     with daemon.start(), daemon.client(timeout=900) as client:
@@ -152,9 +156,30 @@ def search_rounds(args: argparse.Namespace, report: Report
                 durations.append(job_seconds(check_completed(job)))
             return durations, counted["requests"], time.monotonic() - started, job["id"]
 
+        large, _ = run_job(client, "/api/v1/jobs/search", json={
+            "type": "advanced", "sparql": "SELECT ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } } "
+                                          f"LIMIT {args.large_rows}"})
+        large_rows = check_completed(large)["result"]["result_count"]
+
+        def fetch_large() -> list[int]:
+            sizes = []
+            for _ in range(max(1, round(args.window / args.large_every))):
+                started = time.monotonic()
+                response = client.get(f"/api/v1/jobs/{large['id']}")
+                response.raise_for_status()
+                sizes.append(len(response.content))
+                time.sleep(max(0.0, started + args.large_every - time.monotonic()))
+            return sizes
+
         for round_number in range(args.rounds):
             idle_lat, _ = probed(health, args.interval, lambda: time.sleep(args.window))
             idle = summarize(idle_lat)
+            busy_lat, sizes = probed(health, args.interval, fetch_large)
+            out["large result"][0].append(idle)
+            out["large result"][1].append(summarize(busy_lat))
+            report.line(f"large result round {round_number + 1}: {show('idle', idle)} | "
+                        f"{show('busy', out['large result'][1][-1])} | {len(sizes)} GETs of "
+                        f"a finished job of {large_rows} rows ({sizes[0] / 1e6:.1f} MB)")
             for name, text in texts.items():
                 busy_lat, (durations, sent, seconds, last) = probed(
                     health, args.interval, functools.partial(searches, text))
@@ -223,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval-ms", type=float, default=10.0)
     parser.add_argument("--pods", type=int, default=10_000, help="pods of the search store")
     parser.add_argument("--triples-per-pod", type=int, default=100)
+    parser.add_argument("--large-rows", type=int, default=100_000,
+                        help="rows of the large result (an advanced query's most)")
+    parser.add_argument("--large-every", type=float, default=0.5,
+                        help="seconds between GETs of the large result")
     parser.add_argument("--refresh-pods", type=int, default=500)
     parser.add_argument("--refresh-latency-ms", type=float, default=0.0)
     parser.add_argument("--refreshes", type=int, default=4,
@@ -231,12 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.window, args.pods, args.refresh_pods = 1, 1.0, 50, 12
+        args.large_rows = 1000
         args.refreshes = 1
     args.interval = args.interval_ms / 1000
     report = Report("the loop never blocks (bench/loop.py)")
     report.header(rounds=args.rounds, window_seconds=args.window,
                   probe_interval_ms=args.interval_ms,
                   search_store=f"{args.pods} pods x {args.triples_per_pod} triples",
+                  large_result=f"{args.large_rows} rows, a GET every {args.large_every:g} s",
                   refresh=f"{args.refreshes} x {args.refresh_pods} pods, depth 2, latency "
                           f"{args.refresh_latency_ms:g} ms, default concurrency")
     results: dict[str, Rounds] = {}
