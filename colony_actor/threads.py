@@ -26,6 +26,11 @@ import trio
 
 T = TypeVar("T")
 
+# Work on more bytes than this (hashing, parsing, scanning, joining) is done in a worker
+# thread, never on the event loop: past it, even a copy into fresh memory takes the loop
+# longer than a hand-off to a thread.
+INLINE_MAX_BYTES: Final = 64 * 1024
+
 # Added to a worker thread's nice value (capped at 19). CFS then gives a nice-0 thread
 # about nine times a nice-10 thread's share of a contended CPU; an idle CPU still runs
 # the worker at full speed.

@@ -7,6 +7,9 @@ that held every other request for as long (measured before this module: /health 
 result, or a list of unbounded length, is encoded here in a worker thread; a job without
 a result is encoded inline, where handing it to a thread would cost more than encoding it.
 
+The encoding itself is written in pieces (`json_pieces`): the C encoder holds the GIL for
+a whole call, so a worker thread encoding 22 MB in one call still held the loop 250 ms.
+
 A job snapshot never changes once made (a new version is a new snapshot), so its encoded
 resource is kept per (job id, version) within a count and a byte budget: the clients
 polling or following one job share one encoding, and a finished job's result is encoded
@@ -24,23 +27,20 @@ from typing import Any, Final
 import trio
 from quart import Response
 
-from colony_actor import threads
+from colony_actor import json_pieces, threads
 from colony_actor.jobs.lifecycle import Job
 from colony_actor.jobs.runner import JobRunner
 
 CACHE_ENTRIES: Final = 256
 CACHE_BYTES: Final = 64 << 20
-# Past this size, even joining a body's parts is done in a worker thread: copying tens of
-# megabytes into fresh memory (page faults included) takes the loop milliseconds per copy.
-INLINE_JOIN_BYTES: Final = 64 << 10
 JSON: Final = "application/json"
 
 Dumps = Callable[[Any], str]
 
 
 class Bodies:
-    """Encodes response bodies with `dumps` (the app's JSON settings, compact), off the
-    loop where they can be large, and keeps encoded job resources."""
+    """Encodes response bodies with `dumps` (the app's JSON settings: compact, keys in
+    their order), off the loop where they can be large, and keeps encoded job resources."""
 
     def __init__(self, runner: JobRunner, dumps: Dumps, *, max_entries: int = CACHE_ENTRIES,
                  max_bytes: int = CACHE_BYTES) -> None:
@@ -99,10 +99,10 @@ class Bodies:
         return _response(await threads.run_sync(self._encode_line, value), status)
 
     def _encode(self, value: Any) -> bytes:
-        return self._dumps(value).encode()
+        return json_pieces.encode(value, self._dumps).encode()
 
     def _encode_line(self, value: Any) -> bytes:
-        return (self._dumps(value) + "\n").encode()
+        return (json_pieces.encode(value, self._dumps) + "\n").encode()
 
     def _encode_job(self, job: Job, result: Any) -> bytes:
         return self._encode(_wire(job, result))
@@ -125,7 +125,7 @@ def _wire(job: Job, result: Any) -> dict[str, Any]:
 
 async def joined(*parts: bytes) -> bytes:
     """The parts as one body, joined in a worker thread when they are large."""
-    if sum(len(part) for part in parts) <= INLINE_JOIN_BYTES:
+    if sum(len(part) for part in parts) <= threads.INLINE_MAX_BYTES:
         return b"".join(parts)
     return await threads.run_sync(b"".join, parts)
 

@@ -10,6 +10,7 @@ from typing import Any
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
+from colony_actor import threads
 from colony_actor.api import params
 from colony_actor.api.bodies import Bodies, joined
 from colony_actor.api.errors import ApiError, invalid
@@ -31,11 +32,16 @@ Builder = Callable[..., JobRequest]
 async def fingerprint() -> str:
     """What makes two start requests "the same request" for Idempotency-Key."""
     body = await request.get_data(as_text=False)
-    digest = hashlib.sha256()
-    for part in (request.method, request.path, request.query_string.decode(), body):
-        digest.update(part if isinstance(part, bytes) else part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+    parts = (request.method, request.path, request.query_string, body)
+
+    def digest() -> str:
+        hashed = hashlib.sha256()
+        for part in parts:
+            hashed.update(part if isinstance(part, bytes) else part.encode())
+            hashed.update(b"\0")
+        return hashed.hexdigest()
+
+    return digest() if len(body) <= threads.INLINE_MAX_BYTES else await threads.run_sync(digest)
 
 
 async def start_job(services: Services, build: Builder) -> Response:

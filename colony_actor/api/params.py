@@ -1,7 +1,8 @@
 """Parsing of request input (query parameters, JSON bodies) into checked values.
 
 Each function answers a value or raises `ApiError` 400 with a sentence naming the
-parameter; nothing here touches the runner or the store.
+parameter; nothing here touches the runner or the store. A large body (up to
+`server.max_body_bytes`) is parsed in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 from quart import request
 
+from colony_actor import threads
 from colony_actor.api.errors import invalid
 
 MAX_LIMIT = 1000
@@ -51,12 +53,14 @@ def flag(name: str) -> bool:
 async def json_body(*, required: bool = True) -> Any:
     """The parsed JSON body; None when empty and not required."""
     data = await request.get_data(as_text=False)
-    if not data.strip():
+    if not data or data.isspace():
         if required:
             raise invalid("A JSON body is required")
         return None
     try:
-        return json.loads(data)
+        if len(data) <= threads.INLINE_MAX_BYTES:
+            return json.loads(data)
+        return await threads.run_sync(json.loads, data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise invalid(f"Malformed JSON body: {exc}") from None
 

@@ -61,7 +61,7 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     @app.put("/api/v1/pods/<pod>/<path:subject>")
     async def put_subject_data(pod: str, subject: str) -> Response:
         body = await params.json_body()
-        return jsonify(await colony.put_subject_data(pod, subject, body))
+        return await bodies.response(await colony.put_subject_data(pod, subject, body))
 
     @app.get("/api/v1/updates")
     async def updates() -> Response:

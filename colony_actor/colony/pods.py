@@ -43,6 +43,7 @@ from colony_actor.colony.graph import (
     parse_statements,
     serialize_lines,
 )
+from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys import KeyStore
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad
@@ -70,9 +71,6 @@ MAX_REMOTE_CHUNKS: Final = 4096
 # The full-text index of the pods' literals, beside the store (rebuilt from it if lost).
 FULLTEXT_FILE: Final = "fulltext.sqlite3"
 KEPT: Final = "Local changes wait for upload"
-# Signing hashes the whole record, and reading a chunk's index scans all of it; past this
-# size either is done off the event loop.
-_IN_THREAD_PAST: Final = 64 * 1024
 # How long creating a pod waits for the network to tell whether a fresh key is claimed
 # (seconds); past it the key is taken as free, as when offline.
 CLAIM_PROBE_TIMEOUT: Final = 2.0
@@ -314,10 +312,16 @@ class Colony:
         await self._write(work)
 
     async def put_subject_data(self, pod: str, subject: str, jsonld: Any) -> dict[str, Any]:
-        data = prepare_subject(subject, jsonld)
-        # Refused now rather than failing every later upload of the pod.
-        chunks.check_fits(serialize_lines(data.triples), self._scratchpad_limit,
-                          len(chunks.header(now())))
+        def prepare() -> SubjectData:
+            data = prepare_subject(subject, jsonld)
+            # Refused now rather than failing every later upload of the pod.
+            chunks.check_fits(serialize_lines(data.triples), self._scratchpad_limit,
+                              len(chunks.header(now())))
+            return data
+
+        # A document may be as large as a request body: it is expanded and measured in a
+        # worker thread (on the loop, 1 MB of JSON-LD held it for about 100 ms).
+        data = await threads.run_sync(prepare)
 
         def work() -> None:
             address = self._resolve_own(pod)
@@ -364,19 +368,23 @@ class Colony:
         progress(0, 1, "Searching")
         timeout = self._search_timeout
         deadline = time.monotonic() + timeout
-        run = functools.partial(search.run, self._graph.store, parsed, self._graph.config_node,
-                                deadline, self._graph.fulltext)
+        graph = self._graph
+
+        def run() -> dict[str, Any]:
+            # The JSON form too: it walks every row (100,000 for an advanced query).
+            return search.run(graph.store, parsed, graph.config_node, deadline,
+                              graph.fulltext).to_json()
+
         try:
             with trio.fail_after(timeout):
-                results = await threads.run_sync(run, limiter=self._search_limiter,
-                                                 abandon_on_cancel=True)
+                out = await threads.run_sync(run, limiter=self._search_limiter,
+                                             abandon_on_cancel=True)
         except (trio.TooSlowError, search.SearchTimeout):
             raise search.SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
         except SyntaxError as exc:
             raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:500]}") from None
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"Invalid search: {str(exc)[:500]}") from None
-        out = results.to_json()
         out["search_timestamp"] = now()
         progress(1, 1, f"Found {out['result_count']} results")
         return out
@@ -421,7 +429,7 @@ class Colony:
         counter = known + 1 if known is not None else await self._next_counter(
             "scratchpad", address)
         for attempt in range(2):
-            if len(data) > _IN_THREAD_PAST:
+            if len(data) > threads.INLINE_MAX_BYTES:
                 record = await threads.run_sync(Scratchpad.signed, key, data, counter)
             else:
                 record = Scratchpad.signed(key, data, counter)
@@ -467,7 +475,7 @@ class Colony:
             listed: dict[int, str] = {}
             try:
                 for data in fresh:
-                    index = (chunks.read_index(data) if len(data) <= _IN_THREAD_PAST else
+                    index = (chunks.read_index(data) if len(data) <= threads.INLINE_MAX_BYTES else
                              await threads.run_sync(chunks.read_index, data))
                     for position, chunk_address in index.items():
                         if positions.setdefault(position, chunk_address) != chunk_address:

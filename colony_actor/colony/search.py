@@ -236,12 +236,12 @@ class Results:
             sparql = {"head": {"vars": self.variables},
                       "results": {"bindings": self.bindings}}
             count = len(self.bindings)
-        found: list[str] = []
+        found: dict[str, None] = {}  # in order of first appearance
         for row in self.bindings:
             graph = row.get("graph")
-            if graph and graph.get("type") == "uri" and graph["value"] not in found:
-                found.append(graph["value"])
-        out = {"sparql_results": sparql, "result_count": count, "pods_found": found}
+            if graph and graph.get("type") == "uri":
+                found[graph["value"]] = None
+        out = {"sparql_results": sparql, "result_count": count, "pods_found": list(found)}
         if self.truncated:
             out["truncated"] = True
         return out

@@ -17,6 +17,7 @@ Colony or HTTP.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Mapping
@@ -27,7 +28,7 @@ from typing import Any
 import structlog
 import trio
 
-from colony_actor import threads
+from colony_actor import json_pieces, threads
 from colony_actor.jobs.lifecycle import Job, JobStatus
 
 log = structlog.get_logger("colony_actor.jobs.journal")
@@ -293,8 +294,9 @@ class JobJournal:
 
 def encode(job: Job, *, default: Callable[[Any], Any] | None = None) -> str:
     """The job as stored: every field, times in UTC to the microsecond. Non-ASCII text is
-    escaped, so a lone surrogate in a result cannot make a row unwritable."""
-    return json.dumps({
+    escaped, so a lone surrogate in a result cannot make a row unwritable. Written in
+    pieces: a result can be tens of megabytes, and this runs beside the event loop."""
+    return json_pieces.encode({
         "id": job.id,
         "job_type": job.job_type,
         "status": job.status.value,
@@ -309,7 +311,7 @@ def encode(job: Job, *, default: Callable[[Any], Any] | None = None) -> str:
         "started_at": _timestamp(job.started_at) if job.started_at else None,
         "finished_at": _timestamp(job.finished_at) if job.finished_at else None,
         "version": job.version,
-    }, separators=(",", ":"), default=default)
+    }, functools.partial(json.dumps, separators=(",", ":"), default=default))
 
 
 def decode(row_id: object, body: object) -> Job:

@@ -9,12 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 
-from colony_actor.api.bodies import INLINE_JOIN_BYTES, Bodies
+from colony_actor import json_pieces
+from colony_actor.api.bodies import Bodies
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.lifecycle import Event, Job
 from colony_actor.jobs.runner import JobRunner
-from tests.api.test_jobs_http import start
+from colony_actor.threads import INLINE_MAX_BYTES
+from tests.api.test_jobs_http import DOC, SUBJECT, start
 from tests.support import Harness, wait_terminal
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -22,14 +26,46 @@ ROWS = 4000
 
 
 class RecordingDumps:
-    """The app's compact JSON encoding, noting which thread each call ran on."""
+    """The app's compact JSON encoding, noting which thread each call ran on, and how
+    many times a job's resource was encoded (a call for its first key, "id")."""
 
     def __init__(self) -> None:
         self.threads: list[threading.Thread] = []
+        self.encodings = 0
 
     def __call__(self, value: Any) -> str:
         self.threads.append(threading.current_thread())
+        if value == "id" or (isinstance(value, dict) and "id" in value):
+            self.encodings += 1
         return json.dumps(value, separators=(",", ":"))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=7) | st.dictionaries(st.text(), inner, max_size=5)
+    | st.dictionaries(st.integers(), inner, max_size=3),
+    max_leaves=40)
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+@given(JSON_VALUES, st.integers(min_value=1, max_value=4))
+def test_pieces_make_the_same_json_as_one_call(value: Any, piece_items: int) -> None:
+    assert json_pieces.encode(value, compact, piece_items) == compact(value)
+
+
+def test_a_long_list_is_written_in_pieces() -> None:
+    calls: list[Any] = []
+
+    def dumps(value: Any) -> str:
+        calls.append(value)
+        return compact(value)
+
+    rows = [{"n": n} for n in range(10)]
+    assert json_pieces.encode({"rows": rows}, dumps, 4) == compact({"rows": rows})
+    assert [c for c in calls if isinstance(c, list)] == [rows[0:4], rows[4:8], rows[8:10]]
 
 
 def completed(job_id: str, result: Any) -> Job:
@@ -52,10 +88,10 @@ async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
             nursery.start_soon(follower)
     assert len(seen) == 20 and len(set(seen)) == 1
     assert json.loads(seen[0]) == job.to_json()
-    assert len(dumps.threads) == 1, "twenty followers, one encoding"
-    assert dumps.threads[0] is not threading.main_thread()
+    assert dumps.encodings == 1, "twenty followers, one encoding"
+    assert threading.main_thread() not in dumps.threads
     assert await bodies.job(job) is seen[0]
-    assert len(dumps.threads) == 1
+    assert dumps.encodings == 1
 
 
 async def test_a_job_without_a_result_is_encoded_inline() -> None:
@@ -73,13 +109,13 @@ async def test_kept_bodies_stay_within_their_budget() -> None:
     for job in jobs:
         await bodies.job(job)
     await bodies.job(jobs[0])  # pushed out by the third: encoded again
-    assert len(dumps.threads) == 4
+    assert dumps.encodings == 4
     big = completed("big", "x" * (40 << 10))  # over half the budget: never kept
     await bodies.job(big)
     await bodies.job(big)
-    assert len(dumps.threads) == 6
+    assert dumps.encodings == 6
     await bodies.job(jobs[2])
-    assert len(dumps.threads) == 6
+    assert dumps.encodings == 6
 
 
 async def test_every_route_answers_a_large_result_whole(harness: Harness) -> None:
@@ -93,7 +129,7 @@ async def test_every_route_answers_a_large_result_whole(harness: Harness) -> Non
     assert job["status"] == "completed"
     result = job["result"]
     assert result["result_count"] == ROWS
-    assert len(json.dumps(result)) > INLINE_JOIN_BYTES
+    assert len(json.dumps(result)) > INLINE_MAX_BYTES
     snapshot = harness.services.runner.get(job_id)
     assert snapshot is not None and job == snapshot.to_json()
 
@@ -111,3 +147,36 @@ async def test_every_route_answers_a_large_result_whole(harness: Harness) -> Non
     answered = await legacy.get_json()
     assert answered["sparql_results"] == result["sparql_results"]
     assert answered["result_count"] == ROWS
+
+
+async def test_a_large_request_body_is_read_whole_or_refused_cleanly(harness: Harness) -> None:
+    client = harness.app.test_client()
+    made = await client.post("/api/v1/pods", json={"name": "big"}, headers=harness.headers)
+    address = (await made.get_json())["address"]
+    description = "word " * (INLINE_MAX_BYTES // 4)
+    doc = {**DOC, "schema:description": description}
+    put = await client.put(f"/api/v1/pods/{address}/{SUBJECT}", json=doc,
+                           headers=harness.headers)
+    assert put.status_code == 200, await put.get_data()
+    data = await client.get(f"/api/v1/search/subject/ant://{SUBJECT}", headers=harness.headers)
+    objects = [b["object"]["value"] for b in (await data.get_json())["results"]["bindings"]]
+    assert description in objects
+    broken = json.dumps(doc)[:-1].encode()
+    refused = await client.put(f"/api/v1/pods/{address}/{SUBJECT}", data=broken,
+                               headers={**harness.headers, "Content-Type": "application/json"})
+    assert refused.status_code == 400
+    assert (await refused.get_json())["error"] == "INVALID_REQUEST"
+
+
+async def test_idempotency_keys_hold_for_large_bodies(harness: Harness) -> None:
+    client = harness.app.test_client()
+    headers = {**harness.headers, "Idempotency-Key": "big-search"}
+    sparql = "SELECT ?s WHERE { ?s ?p ?o } # " + "x" * INLINE_MAX_BYTES
+    first = await (await client.post("/api/v1/jobs/search", headers=headers,
+                                     json={"type": "advanced", "sparql": sparql})).get_json()
+    again = await client.post("/api/v1/jobs/search", headers=headers,
+                              json={"type": "advanced", "sparql": sparql})
+    assert (await again.get_json())["job_id"] == first["job_id"]
+    other = await client.post("/api/v1/jobs/search", headers=headers,
+                              json={"type": "advanced", "sparql": sparql + "y"})
+    assert other.status_code == 422

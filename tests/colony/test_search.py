@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from colony_actor.colony.errors import ColonyError, InvalidInput
 from colony_actor.colony.pods import Colony
-from colony_actor.colony.search import parse_query, parse_terms, query_form
+from colony_actor.colony.search import Results, parse_query, parse_terms, query_form
 
 from .conftest import MemoryNetwork, OpenColony, no_progress
 
@@ -232,3 +232,14 @@ def test_query_form_skips_prologue() -> None:
     assert query_form("BASE <http://x/>\nPREFIX a: <http://a/>\n# c\n select *") == "SELECT"
     assert query_form("PREFIX : <http://a/> INSERT DATA {}") == "INSERT"
     assert parse_query("x").form == "text"
+
+
+def test_pods_found_lists_each_graph_once_in_order_of_first_row() -> None:
+    def row(graph: dict[str, str] | None) -> dict[str, Any]:
+        return {"s": {"type": "uri", "value": "ant://s"}, **({"graph": graph} if graph else {})}
+
+    graphs = [{"type": "uri", "value": f"ant://g{n % 7}"} for n in (3, 1, 3, 5, 1, 0)]
+    rows = [row(g) for g in graphs] + [row(None), row({"type": "literal", "value": "x"})]
+    found = Results(["s", "graph"], rows).to_json()
+    assert found["pods_found"] == ["ant://g3", "ant://g1", "ant://g5", "ant://g0"]
+    assert found["result_count"] == len(rows)

@@ -11,8 +11,9 @@ from pyoxigraph import Literal, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.graph import PodData
-from colony_actor.colony.pods import _IN_THREAD_PAST, Colony
+from colony_actor.colony.pods import Colony
 from colony_actor.colony.vocab import NAME, pod_node
+from colony_actor.threads import INLINE_MAX_BYTES
 
 from .conftest import OpenColony, ProgressLog, no_progress
 
@@ -413,7 +414,7 @@ async def test_a_chunk_past_the_inline_size_round_trips(open_colony: OpenColony,
     joined, in worker threads: the pod arrives whole."""
     first = await open_colony(any_network)
     pod = await first.create_pod("Big")
-    big = "é" + "x" * (_IN_THREAD_PAST + 1000)
+    big = "é" + "x" * (INLINE_MAX_BYTES + 1000)
     await first.put_subject_data(pod.address, subject(1), {"@context": CTX, "schema:text": big})
     await first.upload_all(no_progress)
     second = await open_colony(any_network, device="2")
