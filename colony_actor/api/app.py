@@ -4,7 +4,6 @@ supervisor's nursery owns the runner), so it never serves in front of a dead act
 
 from __future__ import annotations
 
-import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,8 +85,7 @@ def create_app(services: Services) -> QuartTrio:
     async def openapi() -> Response:
         return jsonify(openapi_document(app))
 
-    # Compact, as jsonify writes it.
-    bodies = Bodies(services.runner, functools.partial(app.json.dumps, separators=(",", ":")))
+    bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]
     jobs.register(app, services, bodies)
     legacy.register(app, services, bodies)
     pods.register(app, services, bodies)

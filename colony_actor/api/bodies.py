@@ -1,27 +1,28 @@
 """JSON bodies that can be large, encoded in a worker thread instead of on the event loop.
 
-A job's result has no fixed size: an advanced query answers up to 100,000 rows, about
-22 MB of JSON, which `json.dumps` takes about 300 ms to write. Written on the event loop,
-that held every other request for as long (measured before this module: /health p99
-263 ms while such a job was fetched, see docs/benchmarks.md). So a body that carries a
-result, or a list of unbounded length, is encoded here in a worker thread; a job without
-a result is encoded inline, where handing it to a thread would cost more than encoding it.
-
+A job's result has no fixed size: an advanced query answers up to 100,000 rows, 16 to 22 MB
+of JSON, which `json.dumps` takes about 300 ms to write. Written on the event loop, that
+held every other request for as long (/health max 1,053 ms around such a query before
+this module; see docs/benchmarks.md §2). So a body that carries a result, a list of
+unbounded length or a large parameter is encoded here in a worker thread; a small job
+resource is encoded inline, where handing it to a thread would cost more than encoding it.
 The encoding itself is written in pieces (`json_pieces`): the C encoder holds the GIL for
 a whole call, so a worker thread encoding 22 MB in one call still held the loop 250 ms.
 
-A job snapshot never changes once made (a new version is a new snapshot), so its encoded
-resource is kept per (job id, version) within a count and a byte budget: the clients
-polling or following one job share one encoding, and a finished job's result is encoded
-once, not at every request.
+A job snapshot never changes once made (a new version is a new snapshot, and a result
+moved out of memory reads back as the same JSON), so its encoded resource is kept per
+(job id, version) within a count and a byte budget, most recently used last: the clients
+polling or following one job share one encoding, made once however many ask at once.
 
-Must never encode a result or an unbounded list on the event loop.
+Must never encode a result, an unbounded list or a large parameter on the event loop.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import trio
@@ -33,51 +34,64 @@ from colony_actor.jobs.runner import JobRunner
 
 CACHE_ENTRIES: Final = 256
 CACHE_BYTES: Final = 64 << 20
+# Large encodings at once: each holds a few copies of its body until it is sent.
+ENCODERS: Final = 2
+# A job resource is encoded inline only while its parameters and message stay under this
+# (a search's parameters hold its whole query, up to a request body's size).
+INLINE_JOB_BYTES: Final = 16 << 10
 JSON: Final = "application/json"
 
-Dumps = Callable[[Any], str]
+
+@dataclass
+class _Encoding:
+    """An encoding under way, and its body once made (kept or not)."""
+
+    done: trio.Event = field(default_factory=trio.Event)
+    body: bytes | None = None
 
 
 class Bodies:
-    """Encodes response bodies with `dumps` (the app's JSON settings: compact, keys in
-    their order), off the loop where they can be large, and keeps encoded job resources."""
+    """Encodes response bodies with the app's `dumps` (its defaults for dates and the
+    like), compact and ASCII, and keeps encoded job resources."""
 
-    def __init__(self, runner: JobRunner, dumps: Dumps, *, max_entries: int = CACHE_ENTRIES,
-                 max_bytes: int = CACHE_BYTES) -> None:
+    def __init__(self, runner: JobRunner, dumps: Callable[..., str], *,
+                 max_entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES) -> None:
         self._runner = runner
-        self._dumps = dumps
+        # What json_pieces needs: compact, keys in their order, ASCII.
+        self._dumps: json_pieces.Dumps = functools.partial(
+            dumps, separators=(",", ":"), sort_keys=False, ensure_ascii=True)
         self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._kept: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._kept_bytes = 0
-        # Encodings under way: the streams following one job all ask for its terminal
-        # state at once, and must not encode its result once each.
-        self._encoding: dict[tuple[str, int], trio.Event] = {}
+        self._encoding: dict[tuple[str, int], _Encoding] = {}
+        self._limiter = trio.CapacityLimiter(ENCODERS)
 
     async def job(self, job: Job) -> bytes:
         """The job resource of API.md §2, its result included (read back if it was moved
         out of memory)."""
         key = (job.id, job.version)
-        under_way = self._encoding.get(key)
-        if under_way is not None:
-            await under_way.wait()
+        while (under_way := self._encoding.get(key)) is not None:
+            await under_way.done.wait()
+            if under_way.body is not None:
+                return under_way.body
         body = self._kept.get(key)
         if body is not None:
+            self._kept.move_to_end(key)
             return body
-        if job.result is None and not job.result_offloaded:
-            body = self._dumps(job.to_json()).encode()
+        if job.result is None and not job.result_offloaded and _small(job):
+            body = self._dumps(job.to_json()).encode("ascii")
             self._keep(key, body)
             return body
-        done = self._encoding[key] = trio.Event()
+        encoding = self._encoding[key] = _Encoding()
         try:
             result = await self._runner.result_of(job)
-            body = await threads.run_sync(self._encode_job, job, result)
-            self._keep(key, body)
+            encoding.body = await self._encoded(functools.partial(_wire, job, result), end="")
+            self._keep(key, encoding.body)
         finally:
-            if self._encoding.get(key) is done:
-                del self._encoding[key]
-            done.set()
-        return body
+            del self._encoding[key]
+            encoding.done.set()
+        return encoding.body
 
     async def job_response(self, job: Job) -> Response:
         """`{"job": ...}`, as GET /api/v1/jobs/{id} answers it."""
@@ -85,34 +99,40 @@ class Bodies:
 
     async def jobs_response(self, jobs: Iterable[Job], next_cursor: int | None) -> Response:
         """A page of the job list: `{"jobs": [...], "next_cursor": ...}`."""
-        page = [(job, await self._runner.result_of(job)) for job in jobs]
-        cursor = str(next_cursor) if next_cursor is not None else None
-
-        def encode() -> bytes:
-            return self._encode({"jobs": [_wire(job, result) for job, result in page],
-                                 "next_cursor": cursor}) + b"\n"
-
-        return _response(await threads.run_sync(encode))
+        parts = [b'{"jobs":[']
+        for number, job in enumerate(jobs):
+            if number:
+                parts.append(b",")
+            parts.append(await self.job(job))
+        cursor = self._dumps(str(next_cursor) if next_cursor is not None else None)
+        parts += [b'],"next_cursor":', cursor.encode("ascii"), b"}\n"]
+        return _response(await joined(*parts))
 
     async def response(self, value: Any, status: int = 200) -> Response:
         """Any body, encoded in a worker thread."""
-        return _response(await threads.run_sync(self._encode_line, value), status)
+        return _response(await self._encoded(lambda: value), status)
 
-    def _encode(self, value: Any) -> bytes:
-        return json_pieces.encode(value, self._dumps).encode()
+    async def response_of(self, build: Callable[[], Any]) -> Response:
+        """The body `build()` makes (a list of every pod, say), built and encoded in a
+        worker thread."""
+        return _response(await self._encoded(build))
 
-    def _encode_line(self, value: Any) -> bytes:
-        return (json_pieces.encode(value, self._dumps) + "\n").encode()
+    async def _encoded(self, build: Callable[[], Any], end: str = "\n") -> bytes:
+        def encode() -> bytes:
+            return json_pieces.encode_ascii(build(), self._dumps, end)
 
-    def _encode_job(self, job: Job, result: Any) -> bytes:
-        return self._encode(_wire(job, result))
+        return await threads.run_sync(encode, limiter=self._limiter)
 
     def _keep(self, key: tuple[str, int], body: bytes) -> None:
         if len(body) > self._max_bytes // 2:
-            return  # kept, it would push out everything else (a waiter encodes it again)
+            return  # kept, it would push out everything else
+        dropped = self._kept.pop(key, None)
+        if dropped is not None:
+            self._kept_bytes -= len(dropped)
         self._kept[key] = body
         self._kept_bytes += len(body)
-        while len(self._kept) > self._max_entries or self._kept_bytes > self._max_bytes:
+        while self._kept and (len(self._kept) > self._max_entries
+                              or self._kept_bytes > self._max_bytes):
             _, dropped = self._kept.popitem(last=False)
             self._kept_bytes -= len(dropped)
 
@@ -123,6 +143,27 @@ def _wire(job: Job, result: Any) -> dict[str, Any]:
     return wire
 
 
+def _small(job: Job) -> bool:
+    """Whether a job's parameters and message are small enough to encode inline: their
+    text is measured, stopping as soon as the budget is spent."""
+    budget = INLINE_JOB_BYTES - len(job.message)
+    pending: list[Any] = [job.params]
+    while pending and budget > 0:
+        value = pending.pop()
+        if isinstance(value, str):
+            budget -= len(value)
+        elif isinstance(value, dict):
+            budget -= len(value)
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            budget -= len(value)
+            pending.extend(value)
+        else:
+            budget -= 8
+    return budget > 0
+
+
 async def joined(*parts: bytes) -> bytes:
     """The parts as one body, joined in a worker thread when they are large."""
     if sum(len(part) for part in parts) <= threads.INLINE_MAX_BYTES:
@@ -131,5 +172,5 @@ async def joined(*parts: bytes) -> bytes:
 
 
 def _response(body: bytes, status: int = 200) -> Response:
-    """A JSON response of an encoded body (ended with a newline, as `jsonify` does)."""
+    """A JSON response of an encoded body."""
     return Response(body, status=status, mimetype=JSON)

@@ -61,7 +61,9 @@ async def json_body(*, required: bool = True) -> Any:
         if len(data) <= threads.INLINE_MAX_BYTES:
             return json.loads(data)
         return await threads.run_sync(json.loads, data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not UTF-8, not JSON, or an integer past Python's digit limit;
+        # RecursionError: nested deeper than the parser goes.
         raise invalid(f"Malformed JSON body: {exc}") from None
 
 

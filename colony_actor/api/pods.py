@@ -23,7 +23,7 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     @app.get("/api/v1/pods")
     async def list_pods() -> Response:
         pods = await colony.list_pods()
-        return await bodies.response({"pods": [pod.to_json() for pod in pods]})
+        return await bodies.response_of(lambda: {"pods": [pod.to_json() for pod in pods]})
 
     @app.post("/api/v1/pods")
     async def create_pod() -> Response:

@@ -368,23 +368,20 @@ class Colony:
         progress(0, 1, "Searching")
         timeout = self._search_timeout
         deadline = time.monotonic() + timeout
-        graph = self._graph
-
-        def run() -> dict[str, Any]:
-            # The JSON form too: it walks every row (100,000 for an advanced query).
-            return search.run(graph.store, parsed, graph.config_node, deadline,
-                              graph.fulltext).to_json()
-
+        run = functools.partial(search.run, self._graph.store, parsed, self._graph.config_node,
+                                deadline, self._graph.fulltext)
         try:
             with trio.fail_after(timeout):
-                out = await threads.run_sync(run, limiter=self._search_limiter,
-                                             abandon_on_cancel=True)
+                results = await threads.run_sync(run, limiter=self._search_limiter,
+                                                 abandon_on_cancel=True)
         except (trio.TooSlowError, search.SearchTimeout):
             raise search.SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
         except SyntaxError as exc:
             raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:500]}") from None
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"Invalid search: {str(exc)[:500]}") from None
+        # In a thread too: it walks every row (100,000 for an advanced query).
+        out = await threads.run_sync(results.to_json)
         out["search_timestamp"] = now()
         progress(1, 1, f"Found {out['result_count']} results")
         return out

@@ -9,10 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import trio
-from hypothesis import given
-from hypothesis import strategies as st
 
-from colony_actor import json_pieces
 from colony_actor.api.bodies import Bodies
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.lifecycle import Event, Job
@@ -29,43 +26,19 @@ class RecordingDumps:
     """The app's compact JSON encoding, noting which thread each call ran on, and how
     many times a job's resource was encoded (a call for its first key, "id")."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, failures: int = 0) -> None:
         self.threads: list[threading.Thread] = []
         self.encodings = 0
+        self.failures = failures
 
-    def __call__(self, value: Any) -> str:
+    def __call__(self, value: Any, **settings: Any) -> str:
         self.threads.append(threading.current_thread())
         if value == "id" or (isinstance(value, dict) and "id" in value):
             self.encodings += 1
-        return json.dumps(value, separators=(",", ":"))
-
-
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda inner: st.lists(inner, max_size=7) | st.dictionaries(st.text(), inner, max_size=5)
-    | st.dictionaries(st.integers(), inner, max_size=3),
-    max_leaves=40)
-
-
-def compact(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-@given(JSON_VALUES, st.integers(min_value=1, max_value=4))
-def test_pieces_make_the_same_json_as_one_call(value: Any, piece_items: int) -> None:
-    assert json_pieces.encode(value, compact, piece_items) == compact(value)
-
-
-def test_a_long_list_is_written_in_pieces() -> None:
-    calls: list[Any] = []
-
-    def dumps(value: Any) -> str:
-        calls.append(value)
-        return compact(value)
-
-    rows = [{"n": n} for n in range(10)]
-    assert json_pieces.encode({"rows": rows}, dumps, 4) == compact({"rows": rows})
-    assert [c for c in calls if isinstance(c, list)] == [rows[0:4], rows[4:8], rows[8:10]]
+            if self.failures:
+                self.failures -= 1
+                raise TypeError("an unencodable value")
+        return json.dumps(value, **settings)
 
 
 def completed(job_id: str, result: Any) -> Job:
@@ -102,6 +75,51 @@ async def test_a_job_without_a_result_is_encoded_inline() -> None:
     assert dumps.threads == [threading.main_thread()]
 
 
+async def test_followers_share_one_encoding_even_when_it_is_too_large_to_keep() -> None:
+    dumps = RecordingDumps()
+    bodies = Bodies(JobRunner(), dumps, max_bytes=64 << 10)
+    job = completed("huge", {"rows": ["x" * 100 for _ in range(ROWS)]})  # 400 KB
+    seen: list[bytes] = []
+    async with trio.open_nursery() as nursery:
+        for _ in range(10):
+            nursery.start_soon(lambda: _append(seen, bodies.job(job)))
+    assert len(seen) == 10 and len(set(seen)) == 1 and dumps.encodings == 1
+    await bodies.job(job)  # not kept: a later request encodes it again
+    assert dumps.encodings == 2
+
+
+async def test_a_failed_encoding_leaves_the_next_request_to_try_again() -> None:
+    dumps = RecordingDumps(failures=1)
+    bodies = Bodies(JobRunner(), dumps)
+    job = completed("j", {"n": 1})
+    outcomes: list[str] = []
+
+    async def follower() -> None:
+        try:
+            await bodies.job(job)
+            outcomes.append("body")
+        except TypeError:
+            outcomes.append("failed")
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(3):
+            nursery.start_soon(follower)
+    assert sorted(outcomes) == ["body", "body", "failed"] and dumps.encodings == 2
+
+
+async def test_a_job_with_large_parameters_is_encoded_off_the_loop() -> None:
+    dumps = RecordingDumps()
+    bodies = Bodies(JobRunner(), dumps)
+    job = lifecycle.new_job("j3", "search", {"query": {"sparql": "x" * INLINE_MAX_BYTES}},
+                            "Search started", NOW)
+    assert json.loads(await bodies.job(job)) == job.to_json()
+    assert threading.main_thread() not in dumps.threads
+
+
+async def _append(seen: list[bytes], body: Any) -> None:
+    seen.append(await body)
+
+
 async def test_kept_bodies_stay_within_their_budget() -> None:
     dumps = RecordingDumps()
     bodies = Bodies(JobRunner(), dumps, max_entries=2, max_bytes=64 << 10)
@@ -116,6 +134,9 @@ async def test_kept_bodies_stay_within_their_budget() -> None:
     assert dumps.encodings == 6
     await bodies.job(jobs[2])
     assert dumps.encodings == 6
+    kept = bodies._kept  # the accounting the budget relies on
+    assert bodies._kept_bytes == sum(len(body) for body in kept.values())
+    assert len(kept) == 2
 
 
 async def test_every_route_answers_a_large_result_whole(harness: Harness) -> None:
@@ -162,10 +183,12 @@ async def test_a_large_request_body_is_read_whole_or_refused_cleanly(harness: Ha
     objects = [b["object"]["value"] for b in (await data.get_json())["results"]["bindings"]]
     assert description in objects
     broken = json.dumps(doc)[:-1].encode()
-    refused = await client.put(f"/api/v1/pods/{address}/{SUBJECT}", data=broken,
-                               headers={**harness.headers, "Content-Type": "application/json"})
-    assert refused.status_code == 400
-    assert (await refused.get_json())["error"] == "INVALID_REQUEST"
+    json_headers = {**harness.headers, "Content-Type": "application/json"}
+    for bad in (broken, b"[" * 100_000, b"1" * 5000):  # unparsable, too deep, too long
+        refused = await client.put(f"/api/v1/pods/{address}/{SUBJECT}", data=bad,
+                                   headers=json_headers)
+        assert refused.status_code == 400, bad[:20]
+        assert (await refused.get_json())["error"] == "INVALID_REQUEST"
 
 
 async def test_idempotency_keys_hold_for_large_bodies(harness: Harness) -> None:
