@@ -63,6 +63,7 @@ class JobSettings:
     max_retained: int = 10000
     shutdown_grace_seconds: float = 10.0
     results_in_memory: int = 256
+    result_bytes_in_memory: int = 1 << 20
     timeout_seconds: Mapping[str, float] = field(default_factory=lambda: {"search": 60.0})
 
 
@@ -235,6 +236,8 @@ def _validate(settings: Settings) -> None:
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),
         (settings.jobs.max_retained >= 1, "jobs.max_retained must be >= 1"),
         (settings.jobs.results_in_memory >= 0, "jobs.results_in_memory must be >= 0"),
+        (settings.jobs.result_bytes_in_memory >= 0,
+         "jobs.result_bytes_in_memory must be >= 0"),
         (settings.jobs.shutdown_grace_seconds >= 0, "jobs.shutdown_grace_seconds must be >= 0"),
         (settings.search.timeout_seconds > 0, "search.timeout_seconds must be positive"),
         (1 <= settings.search.default_limit <= 1000, "search.default_limit must be 1..1000"),

@@ -99,9 +99,11 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
                        retention_seconds=settings.jobs.retention_seconds,
                        max_retained=settings.jobs.max_retained,
                        results_in_memory=settings.jobs.results_in_memory,
+                       result_bytes_in_memory=settings.jobs.result_bytes_in_memory,
                        timeouts=dict(settings.jobs.timeout_seconds)),
         listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop],
         result_store=journal)
+    journal.on_stored = runner.result_stored
     services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
                         metrics=metrics)
     stop_server = trio.Event()

@@ -83,6 +83,9 @@ class JobJournal:
         self._limiter = trio.CapacityLimiter(1)
         self._lock = trio.Lock()
         self._pending: _Pending = {}
+        # Told of each job snapshot once it is on disk, with the size of its stored form
+        # (the runner moves large results out of memory then).
+        self.on_stored: Callable[[Job, int], None] | None = None
         # Every record/drop gets a number; `_written` is the highest one known on disk.
         self._recorded = 0
         self._written = 0
@@ -191,15 +194,19 @@ class JobJournal:
         """Write the pending batch in one transaction. Call with `_lock` held."""
         batch, upto = self._pending, self._recorded
         self._pending = {}
+        stored: list[tuple[Job, int]] = []
         if batch:
             try:
-                await threads.run_sync(self._write_sync, batch, limiter=self._limiter)
+                stored = await threads.run_sync(self._write_sync, batch, limiter=self._limiter)
             except BaseException:
                 # Keep the batch, but never over a newer change recorded meanwhile.
                 for job_id, job in batch.items():
                     self._pending.setdefault(job_id, job)
                 raise
         self._written = max(self._written, upto)
+        if self.on_stored is not None:
+            for job, size in stored:
+                self.on_stored(job, size)
 
     # ------------------------------------------------------------------ reading
 
@@ -254,10 +261,12 @@ class JobJournal:
             raise JournalError("The job journal is not open")
         return self._conn
 
-    def _write_sync(self, batch: Mapping[str, Job | None]) -> None:
+    def _write_sync(self, batch: Mapping[str, Job | None]) -> list[tuple[Job, int]]:
+        """Write the batch; the snapshots written, with the length of each stored form."""
         conn = self._connection()
         deletes: list[tuple[str]] = []
         upserts: list[tuple[str, str, str, str, int, str]] = []
+        stored: list[tuple[Job, int]] = []
         for job_id, job in batch.items():
             if job is None:
                 deletes.append((job_id,))
@@ -266,6 +275,7 @@ class JobJournal:
             if body is not None:
                 upserts.append((job.id, job.status.value, _timestamp(job.created_at),
                                 _timestamp(job.updated_at), job.version, body))
+                stored.append((job, len(body)))
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.executemany(_DELETE, deletes)
@@ -276,6 +286,7 @@ class JobJournal:
                 with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
             raise
+        return stored
 
     def _load_sync(self) -> list[Job]:
         # Decoding runs here too: ten thousand jobs with large results take a while.

@@ -17,7 +17,7 @@ from structlog.testing import capture_logs
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal import JobJournal, JournalError, encode
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
-from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn
+from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn, RunnerSettings
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -438,3 +438,40 @@ async def test_the_runner_restores_finished_jobs_and_fails_interrupted_ones(
         assert again[done.id] == done
     finally:
         await reopened.close()
+
+
+async def test_a_large_result_leaves_memory_once_the_journal_has_it(tmp_path: Path) -> None:
+    journal = await opened(tmp_path / "jobs.sqlite3")
+    small_result = {"n": 1}
+    stored: list[tuple[str, int, int]] = []
+
+    async def answer(result: Any) -> Any:
+        return result
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        runner = JobRunner(RunnerSettings(result_bytes_in_memory=10_000),
+                           listeners=[journal.record], result_store=journal)
+
+        def on_stored(job: Job, size: int) -> None:
+            stored.append((job.id, job.version, size))
+            runner.result_stored(job, size)
+
+        journal.on_stored = on_stored
+        await nursery.start(runner.run)
+        big = await runner.run_to_completion(JobRequest(
+            "search", lambda progress: answer(SEARCH_RESULT), "Searching"))
+        small = await runner.run_to_completion(JobRequest(
+            "search", lambda progress: answer(small_result), "Searching"))
+        await journal.flush()
+        sizes = {(job_id, version): size for job_id, version, size in stored}
+        assert sizes[(big.id, big.version)] > 10_000 > sizes[(small.id, small.version)]
+        moved, kept = runner.get(big.id), runner.get(small.id)
+        assert moved is not None and moved.result is None and moved.result_offloaded
+        assert moved.version == big.version
+        assert kept is not None and kept.result == small_result and not kept.result_offloaded
+        assert await runner.result_of(moved) == json.loads(json.dumps(SEARCH_RESULT))
+        runner.result_stored(big, 1 << 30)  # told twice: nothing changes
+        assert runner.get(big.id) == moved
+        nursery.cancel_scope.cancel()
+    await journal.close()
