@@ -10,7 +10,7 @@ runs, against the same daemon idle, same run. Three cases:
   (BROAD_TERMS, syllables of most generated words), the heaviest text search, back to
   back for at least --window seconds;
 - large result: an advanced query of --large-rows rows (the most one answers: 100,000
-  rows, about 16 MB of JSON) on the same store, followed by long-poll, then its job
+  rows, about 21 MB of JSON) on the same store, followed by long-poll, then its job
   fetched every --large-every seconds until --window seconds have passed, as a client
   asking a big question would (added after it found the loop blocked for up to 0.6 s);
 - refresh: a refresh_ref (depth 2) of the 500 pods of bench/sync.py's fixture, from a fresh

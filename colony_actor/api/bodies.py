@@ -1,6 +1,6 @@
 """JSON bodies that can be large, encoded in a worker thread instead of on the event loop.
 
-A job's result has no fixed size: an advanced query answers up to 100,000 rows, 16 to 22 MB
+A job's result has no fixed size: an advanced query answers up to 100,000 rows, 21 to 23 MB
 of JSON, which `json.dumps` takes about 300 ms to write. Written on the event loop, that
 held every other request for as long (/health max 1,053 ms around such a query before
 this module; see docs/benchmarks.md §2). So a body that carries a result, a list of
