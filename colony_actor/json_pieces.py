@@ -13,6 +13,7 @@ differs: a value that contains itself raises RecursionError rather than ValueErr
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 # List items written per call of the C encoder: 256 rows of a search result are about
@@ -20,6 +21,13 @@ from typing import Any, Final
 PIECE_ITEMS: Final = 256
 
 Dumps = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Raw:
+    """JSON text written as it is, where a value would be (a result read back as text)."""
+
+    text: str
 
 
 def encode(value: Any, dumps: Dumps, piece_items: int = PIECE_ITEMS) -> str:
@@ -41,7 +49,9 @@ def encode_ascii(value: Any, dumps: Dumps, end: str = "",
 
 
 def _pieces(value: Any, dumps: Dumps, piece_items: int, out: list[str]) -> None:
-    if isinstance(value, dict) and value and all(type(key) is str for key in value):
+    if isinstance(value, Raw):
+        out.append(value.text)
+    elif isinstance(value, dict) and value and all(type(key) is str for key in value):
         separator = "{"
         for key, item in value.items():
             out.append(separator)

@@ -9,6 +9,10 @@ resource is encoded inline, where handing it to a thread would cost more than en
 The encoding itself is written in pieces (`json_pieces`): the C encoder holds the GIL for
 a whole call, so a worker thread encoding 22 MB in one call still held the loop 250 ms.
 
+A result moved out of memory is spliced in as the JSON text SQLite cuts out of the job
+journal (`json_pieces.Raw`), not rebuilt as Python objects: `json.loads` of a 21 MB result
+held the GIL about 150 ms.
+
 A job snapshot never changes once made (a new version is a new snapshot, and a result
 moved out of memory reads back as the same JSON), so its encoded resource is kept per
 (job id, version) within a count and a byte budget, most recently used last: the clients
@@ -85,7 +89,9 @@ class Bodies:
             return body
         encoding = self._encoding[key] = _Encoding()
         try:
-            result = await self._runner.result_of(job)
+            text = await self._runner.result_json_of(job)
+            result = (json_pieces.Raw(text) if text is not None
+                      else await self._runner.result_of(job))
             encoding.body = await self._encoded(functools.partial(_wire, job, result), end="")
             self._keep(key, encoding.body)
         finally:

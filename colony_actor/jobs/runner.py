@@ -83,6 +83,8 @@ class RunnerSettings:
 class ResultStore(Protocol):
     async def load_result(self, job_id: str) -> tuple[bool, Any]: ...
 
+    async def load_result_json(self, job_id: str) -> str | None: ...
+
 
 # Inbox messages. Each request carries the send side of a one-shot reply channel.
 @dataclass(frozen=True)
@@ -256,6 +258,13 @@ class JobRunner:
                     break
                 await self._signal(self._status_signals, job_id).wait()
         return self._jobs.get(job_id) or held
+
+    async def result_json_of(self, job: Job) -> str | None:
+        """The JSON text of a result moved out of memory, where the result store can give
+        it without building it (None otherwise: use `result_of`)."""
+        if not job.result_offloaded or self._result_store is None:
+            return None
+        return await self._result_store.load_result_json(job.id)
 
     async def result_of(self, job: Job) -> Any:
         """The job's result, read back from the result store if it was moved there."""

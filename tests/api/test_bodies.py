@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import trio
 
 from colony_actor.api.bodies import Bodies
 from colony_actor.jobs import lifecycle
+from colony_actor.jobs.journal import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job
-from colony_actor.jobs.runner import JobRunner
+from colony_actor.jobs.runner import JobRequest, JobRunner, RunnerSettings
 from colony_actor.threads import INLINE_MAX_BYTES
 from tests.api.test_jobs_http import DOC, SUBJECT, start
 from tests.support import Harness, wait_terminal
@@ -28,11 +30,13 @@ class RecordingDumps:
 
     def __init__(self, *, failures: int = 0) -> None:
         self.threads: list[threading.Thread] = []
+        self.calls: list[Any] = []
         self.encodings = 0
         self.failures = failures
 
     def __call__(self, value: Any, **settings: Any) -> str:
         self.threads.append(threading.current_thread())
+        self.calls.append(value)
         if value == "id" or (isinstance(value, dict) and "id" in value):
             self.encodings += 1
             if self.failures:
@@ -203,3 +207,30 @@ async def test_idempotency_keys_hold_for_large_bodies(harness: Harness) -> None:
     other = await client.post("/api/v1/jobs/search", headers=headers,
                               json={"type": "advanced", "sparql": sparql + "y"})
     assert other.status_code == 422
+
+
+async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
+        tmp_path: Path) -> None:
+    journal = JobJournal(tmp_path / "jobs.sqlite3")
+    await journal.open()
+    result = {"rows": [{"n": n, "text": "ü" * 20} for n in range(ROWS)]}
+    async with trio.open_nursery() as nursery:
+        await nursery.start(journal.run)
+        runner = JobRunner(RunnerSettings(result_bytes_in_memory=1000),
+                           listeners=[journal.record], result_store=journal)
+        journal.on_stored = runner.result_stored
+        await nursery.start(runner.run)
+
+        async def answer(progress: Any) -> Any:
+            return result
+
+        done = await runner.run_to_completion(JobRequest("search", answer, "Searching"))
+        await journal.flush()
+        moved = runner.get(done.id)
+        assert moved is not None and moved.result_offloaded
+        dumps = RecordingDumps()
+        body = await Bodies(runner, dumps).job(moved)
+        assert json.loads(body) == done.to_json()
+        assert not any(isinstance(call, list) for call in dumps.calls), "spliced, not rebuilt"
+        nursery.cancel_scope.cancel()
+    await journal.close()

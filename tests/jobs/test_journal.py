@@ -471,7 +471,25 @@ async def test_a_large_result_leaves_memory_once_the_journal_has_it(tmp_path: Pa
         assert moved.version == big.version
         assert kept is not None and kept.result == small_result and not kept.result_offloaded
         assert await runner.result_of(moved) == json.loads(json.dumps(SEARCH_RESULT))
+        # As text, cut out of the stored form by SQLite: the same JSON.
+        text = await runner.result_json_of(moved)
+        assert text is not None and json.loads(text) == json.loads(json.dumps(SEARCH_RESULT))
+        assert await runner.result_json_of(kept) is None  # in memory: no text form
         runner.result_stored(big, 1 << 30)  # told twice: nothing changes
         assert runner.get(big.id) == moved
         nursery.cancel_scope.cancel()
     await journal.close()
+
+
+async def test_result_json_is_read_only_from_what_is_written(journal: JobJournal) -> None:
+    done = make_job(1, JobStatus.COMPLETED, result=SEARCH_RESULT)
+    journal.record(done)
+    assert await journal.load_result_json(done.id) is None  # not written yet
+    await journal.flush()
+    text = await journal.load_result_json(done.id)
+    assert text is not None and json.loads(text) == json.loads(encode(done))["result"]
+    assert await journal.load_result_json("unknown") is None
+    failed = make_job(2, JobStatus.FAILED)
+    journal.record(failed)
+    await journal.flush()
+    assert await journal.load_result_json(failed.id) == "null"
