@@ -25,16 +25,17 @@ Dumps = Callable[[Any], str]
 
 @dataclass(frozen=True)
 class Raw:
-    """JSON text written as it is, where a value would be (a result read back as text)."""
+    """ASCII JSON text written as it is, where a value would be (a result read back from
+    the journal). Bytes, so that nothing decodes or encodes megabytes of it in one call."""
 
-    text: str
+    data: bytes
 
 
 def encode(value: Any, dumps: Dumps, piece_items: int = PIECE_ITEMS) -> str:
     """`dumps(value)`, for a compact `dumps` that keeps key order, written in pieces."""
-    out: list[str] = []
+    out: list[str | bytes] = []
     _pieces(value, dumps, piece_items, out)
-    return "".join(out)
+    return "".join(piece if isinstance(piece, str) else piece.decode("ascii") for piece in out)
 
 
 def encode_ascii(value: Any, dumps: Dumps, end: str = "",
@@ -42,15 +43,18 @@ def encode_ascii(value: Any, dumps: Dumps, end: str = "",
     """`(dumps(value) + end).encode()` for a `dumps` that escapes non-ASCII text, written
     in pieces: each piece becomes bytes on its own, and the one large copy, the join of
     the bytes, is done by `bytes.join`, which lets go of the GIL past 1 MB."""
-    out: list[str] = []
+    out: list[str | bytes] = []
     _pieces(value, dumps, piece_items, out)
     out.append(end)
-    return b"".join([piece.encode("ascii") for piece in out])
+    return b"".join([piece if isinstance(piece, bytes) else piece.encode("ascii")
+                     for piece in out])
 
 
-def _pieces(value: Any, dumps: Dumps, piece_items: int, out: list[str]) -> None:
+def _pieces(value: Any, dumps: Dumps, piece_items: int, out: list[Any]) -> None:
+    """Append `value`'s text to `out` in pieces: str, or the bytes of a Raw value as they
+    are (`encode` decodes them, `encode_ascii` takes them whole)."""
     if isinstance(value, Raw):
-        out.append(value.text)
+        out.append(value.data)
     elif isinstance(value, dict) and value and all(type(key) is str for key in value):
         separator = "{"
         for key, item in value.items():

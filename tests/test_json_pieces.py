@@ -46,3 +46,11 @@ def test_a_long_list_is_written_in_pieces() -> None:
     rows = [{"n": n, "at": datetime(2026, 11, 29, tzinfo=UTC)} for n in range(10)]
     assert json_pieces.encode({"rows": rows}, dumps, 4) == compact({"rows": rows})
     assert [c for c in calls if isinstance(c, list)] == [rows[0:4], rows[4:8], rows[8:10]]
+
+
+def test_raw_json_is_written_as_it_is() -> None:
+    stored = json_pieces.Raw(b'{"rows":[1,2.50,"\\u00e9"]}')
+    value = {"id": "j", "result": stored, "error": None}
+    expected = '{"id":"j","result":{"rows":[1,2.50,"\\u00e9"]},"error":null}'
+    assert json_pieces.encode(value, compact) == expected
+    assert json_pieces.encode_ascii(value, compact, "\n") == (expected + "\n").encode()

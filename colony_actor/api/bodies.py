@@ -10,7 +10,7 @@ The encoding itself is written in pieces (`json_pieces`): the C encoder holds th
 a whole call, so a worker thread encoding 22 MB in one call still held the loop 250 ms.
 
 A result moved out of memory is spliced in as the JSON text SQLite cuts out of the job
-journal (`json_pieces.Raw`), not rebuilt as Python objects: `json.loads` of a 21 MB result
+journal (`json_pieces.Raw`, as bytes), not rebuilt as Python objects: `json.loads` of a 21 MB result
 held the GIL about 150 ms.
 
 A job snapshot never changes once made (a new version is a new snapshot, and a result
@@ -89,8 +89,8 @@ class Bodies:
             return body
         encoding = self._encoding[key] = _Encoding()
         try:
-            text = await self._runner.result_json_of(job)
-            result = (json_pieces.Raw(text) if text is not None
+            stored = await self._runner.result_json_of(job)
+            result = (json_pieces.Raw(stored) if stored is not None
                       else await self._runner.result_of(job))
             encoding.body = await self._encoded(functools.partial(_wire, job, result), end="")
             self._keep(key, encoding.body)

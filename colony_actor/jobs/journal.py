@@ -62,7 +62,8 @@ _DELETE = "DELETE FROM jobs WHERE id = ?"
 _SELECT = "SELECT id, body FROM jobs ORDER BY created_at, rowid"
 _SELECT_ONE = "SELECT id, body FROM jobs WHERE id = ?"
 # SQLite cuts a result's JSON text out of the stored form: no Python object is made of it.
-_SELECT_RESULT_JSON = "SELECT body -> '$.result' FROM jobs WHERE id = ?"
+# As bytes: the stored form is ASCII, and a str of it would be decoded in one call.
+_SELECT_RESULT_JSON = "SELECT CAST(body -> '$.result' AS BLOB) FROM jobs WHERE id = ?"
 
 # A change waiting to be written: the latest snapshot, or None for "delete this job".
 _Pending = dict[str, Job | None]
@@ -233,7 +234,7 @@ class JobJournal:
                 raise JournalError(f"Cannot read job {job_id} from {self.path}: "
                                    f"{_describe(exc)}") from exc
 
-    async def load_result_json(self, job_id: str) -> str | None:
+    async def load_result_json(self, job_id: str) -> bytes | None:
         """The JSON text of a written job's result, as stored; None when it is not to be
         had that way (a change not written yet, an unknown job, a row SQLite cannot
         read): `load_result` answers then. A 21 MB result read back by `load_result`
@@ -249,9 +250,9 @@ class JobJournal:
 
     # ------------------------------------------------------------------ worker threads
 
-    def _load_result_json_sync(self, job_id: str) -> str | None:
+    def _load_result_json_sync(self, job_id: str) -> bytes | None:
         row = self._connection().execute(_SELECT_RESULT_JSON, (job_id,)).fetchone()
-        return row[0] if row is not None and isinstance(row[0], str) else None
+        return row[0] if row is not None and isinstance(row[0], bytes) else None
 
     def _load_result_sync(self, job_id: str) -> tuple[bool, Any]:
         row = self._connection().execute(_SELECT_ONE, (job_id,)).fetchone()

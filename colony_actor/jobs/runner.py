@@ -83,7 +83,7 @@ class RunnerSettings:
 class ResultStore(Protocol):
     async def load_result(self, job_id: str) -> tuple[bool, Any]: ...
 
-    async def load_result_json(self, job_id: str) -> str | None: ...
+    async def load_result_json(self, job_id: str) -> bytes | None: ...
 
 
 # Inbox messages. Each request carries the send side of a one-shot reply channel.
@@ -259,7 +259,7 @@ class JobRunner:
                 await self._signal(self._status_signals, job_id).wait()
         return self._jobs.get(job_id) or held
 
-    async def result_json_of(self, job: Job) -> str | None:
+    async def result_json_of(self, job: Job) -> bytes | None:
         """The JSON text of a result moved out of memory, where the result store can give
         it without building it (None otherwise: use `result_of`)."""
         if not job.result_offloaded or self._result_store is None:

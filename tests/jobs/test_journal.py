@@ -492,4 +492,4 @@ async def test_result_json_is_read_only_from_what_is_written(journal: JobJournal
     failed = make_job(2, JobStatus.FAILED)
     journal.record(failed)
     await journal.flush()
-    assert await journal.load_result_json(failed.id) == "null"
+    assert await journal.load_result_json(failed.id) == b"null"

@@ -280,7 +280,7 @@ async def test_old_results_move_to_the_result_store(
         async def load_result(self, job_id: str) -> tuple[bool, Any]:
             return job_id in stored, stored.get(job_id)
 
-        async def load_result_json(self, job_id: str) -> str | None:
+        async def load_result_json(self, job_id: str) -> bytes | None:
             return None  # no text form here: the runner's readers take load_result
 
     def record(job: Job) -> None:
