@@ -111,7 +111,8 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
         async with trio.open_nursery() as nursery:
             await nursery.start(journal.run)
             await nursery.start(_supervise_runner, runner)
-            await runner.restore(await journal.load())
+            await runner.restore(await journal.load(
+                result_bytes_in_memory=settings.jobs.result_bytes_in_memory))
             nursery.start_soon(runner.housekeeping)
             urls: list[str] = await nursery.start(partial(
                 _serve_http, services, stop_server, nursery.cancel_scope))

@@ -114,9 +114,9 @@ class Bodies:
         parts += [b'],"next_cursor":', cursor.encode("ascii"), b"}\n"]
         return _response(await joined(*parts))
 
-    async def response(self, value: Any, status: int = 200) -> Response:
+    async def response(self, value: Any) -> Response:
         """Any body, encoded in a worker thread."""
-        return _response(await self._encoded(lambda: value), status)
+        return _response(await self._encoded(lambda: value))
 
     async def response_of(self, build: Callable[[], Any]) -> Response:
         """The body `build()` makes (a list of every pod, say), built and encoded in a
@@ -177,6 +177,6 @@ async def joined(*parts: bytes) -> bytes:
     return await threads.run_sync(b"".join, parts)
 
 
-def _response(body: bytes, status: int = 200) -> Response:
+def _response(body: bytes) -> Response:
     """A JSON response of an encoded body."""
-    return Response(body, status=status, mimetype=JSON)
+    return Response(body, mimetype=JSON)

@@ -17,6 +17,7 @@ Colony or HTTP.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -213,11 +214,15 @@ class JobJournal:
 
     # ------------------------------------------------------------------ reading
 
-    async def load(self) -> list[Job]:
+    async def load(self, *, result_bytes_in_memory: int | None = None) -> list[Job]:
         """Every stored job, oldest created first. Rows that cannot be decoded are skipped
-        (and logged); only an unreadable database raises JournalError."""
+        (and logged); only an unreadable database raises JournalError. A finished job
+        stored in more than `result_bytes_in_memory` bytes comes without its result, as
+        moved out of memory (`load_result` reads it back), as the runner does after a
+        write."""
         try:
-            return await threads.run_sync(self._load_sync, limiter=self._limiter)
+            return await threads.run_sync(self._load_sync, result_bytes_in_memory,
+                                          limiter=self._limiter)
         except (sqlite3.Error, OSError, JournalError) as exc:
             raise JournalError(f"Cannot read the job journal {self.path}: {exc}") from exc
 
@@ -309,12 +314,16 @@ class JobJournal:
             raise
         return stored
 
-    def _load_sync(self) -> list[Job]:
+    def _load_sync(self, result_bytes_in_memory: int | None) -> list[Job]:
         # Decoding runs here too: ten thousand jobs with large results take a while.
         jobs: list[Job] = []
         for row_id, body in self._connection().execute(_SELECT).fetchall():
             try:
-                jobs.append(decode(row_id, body))
+                job = decode(row_id, body)
+                if (result_bytes_in_memory is not None and len(body) > result_bytes_in_memory
+                        and job.terminal and job.result is not None):
+                    job = dataclasses.replace(job, result=None, result_offloaded=True)
+                jobs.append(job)
             except (ValueError, TypeError, KeyError, RecursionError) as exc:
                 log.warning("journal_row_skipped", path=str(self.path), job_id=str(row_id),
                             error=_describe(exc))

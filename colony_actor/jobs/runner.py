@@ -534,7 +534,8 @@ class JobRunner:
             self._next_seq += 1
             age = (now_wall - (job.finished_at or job.updated_at)).total_seconds()
             self._finished[job.id] = now_trio - max(age, 0.0)
-            self._keep_hot(job.id)
+            if not job.result_offloaded:
+                self._keep_hot(job.id)
         self._enforce_count_bound()
         self._housekeeping_wake.set()
         return len(self._jobs)

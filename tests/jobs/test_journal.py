@@ -493,3 +493,30 @@ async def test_result_json_is_read_only_from_what_is_written(journal: JobJournal
     journal.record(failed)
     await journal.flush()
     assert await journal.load_result_json(failed.id) == b"null"
+
+
+async def test_a_large_result_comes_back_from_a_restart_out_of_memory(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.sqlite3"
+    journal = await opened(path)
+    big = make_job(1, JobStatus.COMPLETED, result=SEARCH_RESULT)
+    small = make_job(2, JobStatus.COMPLETED, result={"n": 1})
+    journal.record(big)
+    journal.record(small)
+    await journal.flush()
+    await journal.close()
+    reopened = await opened(path)
+    try:
+        loaded = {job.id: job for job in await reopened.load(result_bytes_in_memory=10_000)}
+        assert loaded[big.id].result is None and loaded[big.id].result_offloaded
+        assert loaded[small.id] == small
+        async with trio.open_nursery() as nursery:
+            runner = JobRunner(result_store=reopened)
+            await nursery.start(runner.run)
+            await runner.restore(loaded.values())
+            restored = runner.get(big.id)
+            assert restored is not None and restored.result_offloaded
+            assert await runner.result_of(restored) == json.loads(json.dumps(SEARCH_RESULT))
+            assert await runner.result_json_of(restored) is not None
+            nursery.cancel_scope.cancel()
+    finally:
+        await reopened.close()
