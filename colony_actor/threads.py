@@ -47,6 +47,14 @@ async def run_sync(fn: Callable[..., T], *args: object,
                                          abandon_on_cancel=abandon_on_cancel)
 
 
+async def run_sized(size: int, fn: Callable[..., T], *args: object) -> T:
+    """`fn(*args)`, which works on `size` bytes: on the loop up to INLINE_MAX_BYTES (a
+    hand-off to a thread would cost more), in a worker thread past it."""
+    if size <= INLINE_MAX_BYTES:
+        return fn(*args)
+    return await run_sync(fn, *args)
+
+
 def _lowered(fn: Callable[..., T], args: tuple[object, ...]) -> T:
     if not getattr(_state, "lowered", False):
         _state.lowered = True

@@ -172,9 +172,7 @@ def _small(job: Job) -> bool:
 
 async def joined(*parts: bytes) -> bytes:
     """The parts as one body, joined in a worker thread when they are large."""
-    if sum(len(part) for part in parts) <= threads.INLINE_MAX_BYTES:
-        return b"".join(parts)
-    return await threads.run_sync(b"".join, parts)
+    return await threads.run_sized(sum(len(part) for part in parts), b"".join, parts)
 
 
 def _response(body: bytes) -> Response:

@@ -41,7 +41,7 @@ async def fingerprint() -> str:
             hashed.update(b"\0")
         return hashed.hexdigest()
 
-    return digest() if len(body) <= threads.INLINE_MAX_BYTES else await threads.run_sync(digest)
+    return await threads.run_sized(len(body), digest)
 
 
 async def start_job(services: Services, build: Builder) -> Response:

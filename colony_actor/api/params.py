@@ -58,9 +58,7 @@ async def json_body(*, required: bool = True) -> Any:
             raise invalid("A JSON body is required")
         return None
     try:
-        if len(data) <= threads.INLINE_MAX_BYTES:
-            return json.loads(data)
-        return await threads.run_sync(json.loads, data)
+        return await threads.run_sized(len(data), json.loads, data)
     except (ValueError, RecursionError) as exc:
         # ValueError: not UTF-8, not JSON, or an integer past Python's digit limit;
         # RecursionError: nested deeper than the parser goes.

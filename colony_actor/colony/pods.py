@@ -426,10 +426,7 @@ class Colony:
         counter = known + 1 if known is not None else await self._next_counter(
             "scratchpad", address)
         for attempt in range(2):
-            if len(data) > threads.INLINE_MAX_BYTES:
-                record = await threads.run_sync(Scratchpad.signed, key, data, counter)
-            else:
-                record = Scratchpad.signed(key, data, counter)
+            record = await threads.run_sized(len(data), Scratchpad.signed, key, data, counter)
             try:
                 await self._net(self._network.put_scratchpad, record)
                 return counter
@@ -472,8 +469,7 @@ class Colony:
             listed: dict[int, str] = {}
             try:
                 for data in fresh:
-                    index = (chunks.read_index(data) if len(data) <= threads.INLINE_MAX_BYTES else
-                             await threads.run_sync(chunks.read_index, data))
+                    index = await threads.run_sized(len(data), chunks.read_index, data)
                     for position, chunk_address in index.items():
                         if positions.setdefault(position, chunk_address) != chunk_address:
                             raise InvalidInput(f"position {position} is listed twice")

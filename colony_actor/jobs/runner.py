@@ -578,16 +578,13 @@ class JobRunner:
             self._drop(oldest)
 
     def result_stored(self, job: Job, size: int) -> None:
-        """The result store wrote `job` in `size` bytes: move a large result out of memory
-        (not a change of the job: same version, no listener)."""
+        """The result store wrote `job` in `size` bytes: move a large result out of memory."""
         if size <= self.settings.result_bytes_in_memory or self._result_store is None:
             return
         current = self._jobs.get(job.id)
-        if (current is None or current.version != job.version or not current.terminal
-                or current.result is None or current.result_offloaded):
-            return
-        self._jobs[job.id] = dataclasses.replace(current, result=None, result_offloaded=True)
-        self._hot.pop(job.id, None)
+        if current is not None and current.version == job.version and current.terminal:
+            self._hot.pop(job.id, None)
+            self._move_out(job.id)
 
     def _keep_hot(self, job_id: str) -> None:
         self._hot[job_id] = None
@@ -595,10 +592,14 @@ class JobRunner:
             return
         while len(self._hot) > self.settings.results_in_memory:
             oldest, _ = self._hot.popitem(last=False)
-            job = self._jobs.get(oldest)
-            if job is not None and job.result is not None and not job.result_offloaded:
-                # Not a change of the job (same version, no listener): only where it lives.
-                self._jobs[oldest] = dataclasses.replace(job, result=None, result_offloaded=True)
+            self._move_out(oldest)
+
+    def _move_out(self, job_id: str) -> None:
+        """Leave a job's result to the result store. Not a change of the job (same version,
+        no listener): only where its result lives."""
+        job = self._jobs.get(job_id)
+        if job is not None and job.result is not None and not job.result_offloaded:
+            self._jobs[job_id] = dataclasses.replace(job, result=None, result_offloaded=True)
 
     def _drop(self, job_id: str) -> None:
         self._hot.pop(job_id, None)
