@@ -25,8 +25,9 @@ Dumps = Callable[[Any], str]
 
 @dataclass(frozen=True)
 class Raw:
-    """ASCII JSON text written as it is, where a value would be (a result read back from
-    the journal). Bytes, so that nothing decodes or encodes megabytes of it in one call."""
+    """JSON text (UTF-8) written as it is, where a value would be: a result read back from
+    the journal, or the rows pyoxigraph wrote (colony/sparql_json.py). Bytes, so that
+    nothing decodes or encodes megabytes of it in one call."""
 
     data: bytes
 
@@ -35,14 +36,15 @@ def encode(value: Any, dumps: Dumps, piece_items: int = PIECE_ITEMS) -> str:
     """`dumps(value)`, for a compact `dumps` that keeps key order, written in pieces."""
     out: list[str | bytes] = []
     _pieces(value, dumps, piece_items, out)
-    return "".join(piece if isinstance(piece, str) else piece.decode("ascii") for piece in out)
+    return "".join(piece if isinstance(piece, str) else piece.decode() for piece in out)
 
 
-def encode_ascii(value: Any, dumps: Dumps, end: str = "",
+def encode_bytes(value: Any, dumps: Dumps, end: str = "",
                  piece_items: int = PIECE_ITEMS) -> bytes:
     """`(dumps(value) + end).encode()` for a `dumps` that escapes non-ASCII text, written
-    in pieces: each piece becomes bytes on its own, and the one large copy, the join of
-    the bytes, is done by `bytes.join`, which lets go of the GIL past 1 MB."""
+    in pieces: each piece becomes bytes on its own (Raw ones are already UTF-8), and the
+    one large copy, the join of the bytes, is done by `bytes.join`, which lets go of the
+    GIL past 1 MB."""
     out: list[str | bytes] = []
     _pieces(value, dumps, piece_items, out)
     out.append(end)
@@ -52,7 +54,7 @@ def encode_ascii(value: Any, dumps: Dumps, end: str = "",
 
 def _pieces(value: Any, dumps: Dumps, piece_items: int, out: list[Any]) -> None:
     """Append `value`'s text to `out` in pieces: str, or the bytes of a Raw value as they
-    are (`encode` decodes them, `encode_ascii` takes them whole)."""
+    are (`encode` decodes them, `encode_bytes` takes them whole)."""
     if isinstance(value, Raw):
         out.append(value.data)
     elif isinstance(value, dict) and value and all(type(key) is str for key in value):

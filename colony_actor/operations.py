@@ -11,9 +11,8 @@ import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound
+from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
 from colony_actor.colony.pods import Colony, ProgressReporter
-from colony_actor.colony.search import SearchTimeout
 from colony_actor.jobs.errors import OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 

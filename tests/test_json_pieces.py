@@ -33,7 +33,7 @@ def compact(value: Any) -> str:
 def test_pieces_make_the_same_text_as_one_call(value: Any, piece_items: int) -> None:
     assert json_pieces.encode(value, compact, piece_items) == compact(value)
     expected = (PROVIDER(value) + "\n").encode()
-    assert json_pieces.encode_ascii(value, PROVIDER, "\n", piece_items) == expected
+    assert json_pieces.encode_bytes(value, PROVIDER, "\n", piece_items) == expected
 
 
 def test_a_long_list_is_written_in_pieces() -> None:
@@ -53,4 +53,13 @@ def test_raw_json_is_written_as_it_is() -> None:
     value = {"id": "j", "result": stored, "error": None}
     expected = '{"id":"j","result":{"rows":[1,2.50,"\\u00e9"]},"error":null}'
     assert json_pieces.encode(value, compact) == expected
-    assert json_pieces.encode_ascii(value, compact, "\n") == (expected + "\n").encode()
+    assert json_pieces.encode_bytes(value, compact, "\n") == (expected + "\n").encode()
+
+
+def test_raw_json_may_be_utf8() -> None:
+    # pyoxigraph writes non-ASCII text as it is, not as \u escapes.
+    stored = json_pieces.Raw('{"name":"Café 😀"}'.encode())
+    value = {"result": stored, "note": "é"}
+    assert json_pieces.encode(value, compact) == '{"result":{"name":"Café 😀"},"note":"\\u00e9"}'
+    body = json_pieces.encode_bytes(value, compact)
+    assert json.loads(body) == {"result": {"name": "Café 😀"}, "note": "é"}

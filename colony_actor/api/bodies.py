@@ -125,7 +125,7 @@ class Bodies:
 
     async def _encoded(self, build: Callable[[], Any], end: str = "\n") -> bytes:
         def encode() -> bytes:
-            return json_pieces.encode_ascii(build(), self._dumps, end)
+            return json_pieces.encode_bytes(build(), self._dumps, end)
 
         return await threads.run_sync(encode, limiter=self._limiter)
 

@@ -14,6 +14,10 @@ class InvalidInput(ColonyError):
     """The caller's input is wrong (bad JSON-LD, bad IRI, unknown search type...): a 400."""
 
 
+class SearchTimeout(ColonyError):
+    """A search that ran past its time bound."""
+
+
 class PodNotFound(ColonyError):
     """A pod name or address that does not resolve to a pod: a 404."""
 

@@ -59,13 +59,9 @@ from pyoxigraph import (
     Store,
 )
 
+from colony_actor.colony.errors import SearchTimeout
 from colony_actor.colony.jsonld import subject_tree_pattern
-from colony_actor.colony.search import (
-    TEXT_VARIABLES,
-    Results,
-    SearchTimeout,
-    scan_text_search,
-)
+from colony_actor.colony.search import TEXT_VARIABLES, Results, scan_text_search
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, text
 
 log = structlog.get_logger("colony_actor.colony.fulltext")

@@ -33,6 +33,7 @@ from colony_actor.colony.errors import (
     InvalidInput,
     NetworkError,
     PodNotFound,
+    SearchTimeout,
     StaleCounter,
     UploadFailed,
 )
@@ -374,13 +375,13 @@ class Colony:
             with trio.fail_after(timeout):
                 results = await threads.run_sync(run, limiter=self._search_limiter,
                                                  abandon_on_cancel=True)
-        except (trio.TooSlowError, search.SearchTimeout):
-            raise search.SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
+        except (trio.TooSlowError, SearchTimeout):
+            raise SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
         except SyntaxError as exc:
             raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:500]}") from None
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"Invalid search: {str(exc)[:500]}") from None
-        # In a thread too: it walks every row (100,000 for an advanced query).
+        # In a thread too: the rows path's form walks every row it found.
         out = await threads.run_sync(results.to_json)
         out["search_timestamp"] = now()
         progress(1, 1, f"Found {out['result_count']} results")

@@ -29,7 +29,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from colony_actor.colony.errors import ColonyError, InvalidInput
+from colony_actor.colony import sparql_json
+from colony_actor.colony.errors import InvalidInput, SearchTimeout
 from colony_actor.colony.vocab import (
     CONTENT_SIZE,
     DEPTH,
@@ -57,10 +58,6 @@ FORMS: Final = ("text", "by_type", "by_predicate", "advanced", "browse")
 _XSD_STRING: Final = "http://www.w3.org/2001/XMLSchema#string"
 _LANG_STRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 _READ_ONLY: Final = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
-
-
-class SearchTimeout(ColonyError):
-    """A search that ran past its time bound."""
 
 
 @dataclass(frozen=True)
@@ -283,14 +280,43 @@ def _rows(solutions: Any, deadline: float, max_rows: int) -> Results:
     return Results(variables, bindings, truncated=truncated)
 
 
+def _text(solutions: QuerySolutions, deadline: float,
+          max_rows: int) -> sparql_json.Serialized | Exception:
+    """`sparql_json.collect`, its exception returned for the reason `_collect` gives."""
+    try:
+        return sparql_json.collect(solutions, deadline, max_rows)
+    except Exception as exc:
+        return exc.with_traceback(None)
+
+
 def _query(store: Store, sparql: str, deadline: float, max_rows: int,
            **options: Any) -> Results:
-    solutions = store.query(sparql, **options)
+    return _answer(store.query(sparql, **options), deadline, max_rows)
+
+
+def _answer(solutions: Any, deadline: float, max_rows: int) -> Results:
     result = _collect(solutions, deadline, max_rows)
     del solutions
     if isinstance(result, Exception):
         raise result
     return result
+
+
+def _advanced(store: Store, sparql: str, deadline: float,
+              **options: Any) -> Results | sparql_json.Serialized:
+    """An advanced query: SELECT solutions as SPARQL JSON text (sparql_json.py), unless
+    there are more than one result keeps; other forms, and those, as rows."""
+    solutions = store.query(sparql, **options)
+    if not isinstance(solutions, QuerySolutions):
+        return _answer(solutions, deadline, MAX_ADVANCED_ROWS)
+    answer = _text(solutions, deadline, MAX_ADVANCED_ROWS)
+    del solutions
+    if not isinstance(answer, Exception):
+        return answer
+    if not isinstance(answer, sparql_json.TooLarge):
+        raise answer
+    # The rows path stops at the row limit and marks the result truncated.
+    return _query(store, sparql, deadline, MAX_ADVANCED_ROWS, **options)
 
 
 def pod_graphs(store: Store) -> list[NamedNode]:
@@ -299,15 +325,15 @@ def pod_graphs(store: Store) -> list[NamedNode]:
 
 
 def run(store: Store, query: SearchQuery, config: NamedNode, deadline: float,
-        index: FullTextIndex | None = None) -> Results:
+        index: FullTextIndex | None = None) -> Results | sparql_json.Serialized:
     """Execute a parsed query (blocking; call it in a worker thread)."""
     if query.form == "text":
         return text_search(store, query.terms, query.limit, config, deadline, index)
     if query.form == "advanced":
         graphs: list[NamedNode | BlankNode] = list(pod_graphs(store))
         default: list[NamedNode | BlankNode | DefaultGraph] = list(graphs) or [DefaultGraph()]
-        return _query(store, query.sparql, deadline, MAX_ADVANCED_ROWS, default_graph=default,
-                      named_graphs=graphs)
+        return _advanced(store, query.sparql, deadline, default_graph=default,
+                         named_graphs=graphs)
     return _query(store, _builtin_sparql(query, config), deadline, query.limit)
 
 
