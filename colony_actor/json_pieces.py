@@ -2,9 +2,9 @@
 threads run.
 
 `json.dumps` writes a whole value in one call of its C encoder, holding the GIL throughout:
-a 22 MB search result written in a worker thread held the event loop for 250 ms. `encode`
-gives the same text, but writes a long list in runs of PIECE_ITEMS items and a dict key by
-key, so the GIL can change hands between pieces.
+a 22 MB search result written in a worker thread held the event loop for 250 ms.
+`encode_bytes` gives the same text, as UTF-8 bytes, but writes a long list in runs of
+PIECE_ITEMS items and a dict key by key, so the GIL can change hands between pieces.
 
 Must never give a text other than `json.dumps` with the same settings would (one thing
 differs: a value that contains itself raises RecursionError rather than ValueError).
@@ -32,16 +32,10 @@ class Raw:
     data: bytes
 
 
-def encode(value: Any, dumps: Dumps, piece_items: int = PIECE_ITEMS) -> str:
-    """`dumps(value)`, for a compact `dumps` that keeps key order, written in pieces."""
-    out: list[str | bytes] = []
-    _pieces(value, dumps, piece_items, out)
-    return "".join(piece if isinstance(piece, str) else piece.decode() for piece in out)
-
-
 def encode_bytes(value: Any, dumps: Dumps, end: str = "",
                  piece_items: int = PIECE_ITEMS) -> bytes:
-    """`(dumps(value) + end).encode()` for a `dumps` that escapes non-ASCII text, written
+    """`(dumps(value) + end).encode()` for a compact `dumps` that keeps key order and
+    escapes non-ASCII text, written
     in pieces: each piece becomes bytes on its own (Raw ones are already UTF-8), and the
     one large copy, the join of the bytes, is done by `bytes.join`, which lets go of the
     GIL past 1 MB."""
@@ -54,7 +48,7 @@ def encode_bytes(value: Any, dumps: Dumps, end: str = "",
 
 def _pieces(value: Any, dumps: Dumps, piece_items: int, out: list[Any]) -> None:
     """Append `value`'s text to `out` in pieces: str, or the bytes of a Raw value as they
-    are (`encode` decodes them, `encode_bytes` takes them whole)."""
+    are (`encode_bytes` takes them whole)."""
     if isinstance(value, Raw):
         out.append(value.data)
     elif isinstance(value, dict) and value and all(type(key) is str for key in value):

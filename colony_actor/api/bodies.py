@@ -56,7 +56,8 @@ class _Encoding:
 
 class Bodies:
     """Encodes response bodies with the app's `dumps` (its defaults for dates and the
-    like), compact and ASCII, and keeps encoded job resources."""
+    like), compact, non-ASCII text escaped (a result's SPARQL JSON text, json_pieces.Raw,
+    goes in as the UTF-8 it is), and keeps encoded job resources."""
 
     def __init__(self, runner: JobRunner, dumps: Callable[..., str], *,
                  max_entries: int = CACHE_ENTRIES, max_bytes: int = CACHE_BYTES) -> None:

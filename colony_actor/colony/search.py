@@ -291,10 +291,7 @@ def _text(solutions: QuerySolutions, deadline: float,
 
 def _query(store: Store, sparql: str, deadline: float, max_rows: int,
            **options: Any) -> Results:
-    return _answer(store.query(sparql, **options), deadline, max_rows)
-
-
-def _answer(solutions: Any, deadline: float, max_rows: int) -> Results:
+    solutions = store.query(sparql, **options)
     result = _collect(solutions, deadline, max_rows)
     del solutions
     if isinstance(result, Exception):
@@ -307,16 +304,16 @@ def _advanced(store: Store, sparql: str, deadline: float,
     """An advanced query: SELECT solutions as SPARQL JSON text (sparql_json.py), unless
     there are more than one result keeps; other forms, and those, as rows."""
     solutions = store.query(sparql, **options)
-    if not isinstance(solutions, QuerySolutions):
-        return _answer(solutions, deadline, MAX_ADVANCED_ROWS)
-    answer = _text(solutions, deadline, MAX_ADVANCED_ROWS)
+    answer = (_text(solutions, deadline, MAX_ADVANCED_ROWS)
+              if isinstance(solutions, QuerySolutions)
+              else _collect(solutions, deadline, MAX_ADVANCED_ROWS))
     del solutions
-    if not isinstance(answer, Exception):
-        return answer
-    if not isinstance(answer, sparql_json.TooLarge):
+    if isinstance(answer, sparql_json.TooLarge):
+        # The rows path stops at the row limit and marks the result truncated.
+        return _query(store, sparql, deadline, MAX_ADVANCED_ROWS, **options)
+    if isinstance(answer, Exception):
         raise answer
-    # The rows path stops at the row limit and marks the result truncated.
-    return _query(store, sparql, deadline, MAX_ADVANCED_ROWS, **options)
+    return answer
 
 
 def pod_graphs(store: Store) -> list[NamedNode]:

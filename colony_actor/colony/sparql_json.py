@@ -8,20 +8,21 @@ distinct pod graphs; both run with the GIL released. The text then goes into the
 result as it is (`json_pieces.Raw`), as far as the journal and the HTTP response.
 
 `collect` must be called on the thread that ran the query, like every use of a pyoxigraph
-solution iterator. This module must never decode a result past `threads.INLINE_MAX_BYTES`
-into Python objects, and never give a text other than the rows path of search.py would
-give once parsed (tests/colony/test_sparql_json.py compares them).
+solution iterator, and nothing it raises may hold the iterator (search._collect says why).
+This module must never decode a result past `threads.INLINE_MAX_BYTES` into Python
+objects, never copy the whole text with the GIL held, and never give a text other than
+the rows path of search.py would give once parsed (tests/colony/test_sparql_json.py
+compares them).
 """
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import time
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import IO, Any, Final, cast
 
 from pyoxigraph import QueryResultsFormat, QuerySolutions
 
@@ -34,13 +35,19 @@ from colony_actor.threads import INLINE_MAX_BYTES
 MAX_TEXT_BYTES: Final = 64 * 1024 * 1024
 # SQLite's virtual machine instructions between two looks at the deadline.
 _DEADLINE_STEPS: Final = 100_000
+# The text goes into SQLite this much at a time, so that no copy holds the GIL for long.
+_CHUNK_BYTES: Final = 1024 * 1024
+# What pyoxigraph writes between two rows that bind at least one variable (it writes JSON
+# without spaces). It cannot occur inside a JSON string, where '"' is always escaped, nor
+# elsewhere in SPARQL JSON results; a row that binds nothing ('{}') is not counted, so the
+# count is a lower bound, good for stopping early and nothing else (SQLite counts).
+_ROW_SEPARATOR: Final = b'},{"'
 
-# One statement, so that the text is bound (copied into SQLite, with the GIL held) once,
-# and each part computed once (MATERIALIZED):
-# the row count on every row, with each distinct URI bound to ?graph in the order of its
+# The row count on every row, with each distinct URI bound to ?graph in the order of its
 # first row (as search.Results gives them); one row with a NULL graph when there is none.
+# Each part is computed once (MATERIALIZED), over the text written to the `answer` table.
 _SUMMARY = """
-WITH doc(text) AS MATERIALIZED (SELECT CAST(?1 AS TEXT)),
+WITH doc(text) AS MATERIALIZED (SELECT CAST(text AS TEXT) FROM answer),
      total(count) AS MATERIALIZED (SELECT json_array_length(text, '$.results.bindings') FROM doc),
      graphs(graph, first) AS (
          SELECT row.value ->> '$.graph.value', min(row.key)
@@ -51,7 +58,8 @@ SELECT total.count, graphs.graph FROM total LEFT JOIN graphs ORDER BY graphs.fir
 
 
 class TooLarge(ColonyError):
-    """The answer is more rows or more text than one result keeps."""
+    """The answer is not to be kept as text: more rows or more text than one result
+    keeps, or nested deeper than SQLite's JSON reads. The rows path answers it instead."""
 
 
 @dataclass(frozen=True)
@@ -65,45 +73,94 @@ class Serialized:
     def to_json(self) -> dict[str, Any]:
         """The search result of API.md §5; a small answer's rows as Python objects, a
         large one's as its text."""
-        sparql: Any = (json.loads(self.text) if len(self.text) <= INLINE_MAX_BYTES
-                       else Raw(self.text))
+        sparql: Any = Raw(self.text)
+        if len(self.text) <= INLINE_MAX_BYTES:
+            # Triple terms nested hundreds deep stay as text, which is valid JSON.
+            with suppress(RecursionError):
+                sparql = json.loads(self.text)
         return {"sparql_results": sparql, "result_count": self.count,
                 "pods_found": list(self.pods_found)}
 
 
-class _Collector(io.BytesIO):
-    """The binary file pyoxigraph's serializer writes to, stopping it by raising."""
+class _Collector:
+    """The binary file pyoxigraph's serializer writes to (it calls `write` and `flush`
+    only), stopping it by raising. Pieces are kept apart, not grown into one buffer: each
+    growth of a buffer of megabytes would copy it with the GIL held."""
 
-    def __init__(self, deadline: float, max_bytes: int) -> None:
-        super().__init__()
+    def __init__(self, deadline: float, max_bytes: int, max_rows: int) -> None:
         self.deadline = deadline
-        self.max_bytes = max_bytes
+        self.room = max_bytes
+        self.rows_past = max_rows  # separators past which there are more rows than this
+        self.pieces: list[bytes] = []
+        self._tail = b""
 
     def write(self, data: Any) -> int:
         if time.monotonic() > self.deadline:
             raise SearchTimeout("The search ran out of time")
-        if self.tell() + len(data) > self.max_bytes:
+        piece = bytes(data)
+        self.room -= len(piece)
+        if self.room < 0:
             raise TooLarge("more text than one result keeps")
-        return super().write(data)
+        # Separators cut by a piece's edge are found in the last three bytes of the one
+        # before joined to this one; three bytes alone cannot hold one, so none counts twice.
+        self.rows_past -= (self._tail + piece).count(_ROW_SEPARATOR)
+        if self.rows_past < 0:
+            raise TooLarge("more rows than one result keeps")
+        self._tail = piece[-3:]
+        self.pieces.append(piece)
+        return len(piece)
+
+    def flush(self) -> None:
+        pass
 
 
 def collect(solutions: QuerySolutions, deadline: float, max_rows: int,
             max_bytes: int = MAX_TEXT_BYTES) -> Serialized:
     """Write `solutions` as SPARQL JSON and read its row count and pod graphs; TooLarge
     past `max_rows` rows or `max_bytes` of text, SearchTimeout past `deadline`."""
-    out = _Collector(deadline, max_bytes)
-    solutions.serialize(out, format=QueryResultsFormat.JSON)
-    text = out.getvalue()
+    out = _Collector(deadline, max_bytes, max_rows)
+    solutions.serialize(cast(IO[bytes], out), format=QueryResultsFormat.JSON)
+    return _summary(out.pieces, deadline, max_rows)
+
+
+def _summary(pieces: list[bytes], deadline: float, max_rows: int) -> Serialized:
+    """The answer of the text in `pieces`. Apart from `collect`, so that no frame of an
+    error raised here holds the solutions."""
+    failure: str | None = None
     with closing(sqlite3.connect(":memory:")) as db:
         db.set_progress_handler(lambda: time.monotonic() > deadline, _DEADLINE_STEPS)
         try:
-            rows = db.execute(_SUMMARY, (text,)).fetchall()
-        except sqlite3.OperationalError as exc:
-            if time.monotonic() > deadline:
-                raise SearchTimeout("The search ran out of time") from None
-            # Not chained: the error's frames hold `solutions` (see search._collect).
-            raise ColonyError(f"Cannot read the search's results: {exc}") from None
+            db.execute("CREATE TABLE answer(text BLOB)")
+            db.execute("INSERT INTO answer VALUES (zeroblob(?))", (sum(map(len, pieces)),))
+            with db.blobopen("answer", "text", 1) as blob:
+                for piece in _chunks(pieces):
+                    blob.write(piece)
+            rows = db.execute(_SUMMARY).fetchall()
+        except sqlite3.Error as exc:
+            failure = str(exc)
+    # Raised out here, not in the handler: the sqlite3 error is not kept as its context.
+    if failure is not None:
+        if time.monotonic() > deadline:
+            raise SearchTimeout("The search ran out of time")
+        raise TooLarge(f"SQLite cannot read the answer: {failure}")
     count = rows[0][0]
     if count > max_rows:
         raise TooLarge(f"{count} rows, more than {max_rows}")
+    text = b"".join(pieces)  # bytes.join copies without the GIL past 1 MB
     return Serialized(text, count, [graph for _, graph in rows if graph is not None])
+
+
+def _chunks(pieces: list[bytes]) -> list[bytes]:
+    """The pieces joined into runs of about _CHUNK_BYTES (fewer, larger blob writes)."""
+    runs: list[bytes] = []
+    run: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        run.append(piece)
+        size += len(piece)
+        if size >= _CHUNK_BYTES:
+            runs.append(b"".join(run))
+            run, size = [], 0
+    if run:
+        runs.append(b"".join(run))
+    return runs

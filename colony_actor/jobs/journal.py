@@ -53,7 +53,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
 # microsecond by when they were first written.
 _UPSERT = """
 INSERT INTO jobs (id, status, created_at, updated_at, version, body)
-VALUES (?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
 ON CONFLICT (id) DO UPDATE SET
     status = excluded.status, updated_at = excluded.updated_at,
     version = excluded.version, body = excluded.body
@@ -63,7 +63,7 @@ _DELETE = "DELETE FROM jobs WHERE id = ?"
 _SELECT = "SELECT id, body FROM jobs ORDER BY created_at, rowid"
 _SELECT_ONE = "SELECT id, body FROM jobs WHERE id = ?"
 # SQLite cuts a result's JSON text out of the stored form: no Python object is made of it.
-# As bytes: the stored form is ASCII, and a str of it would be decoded in one call.
+# As bytes: a str of it would be decoded in one call.
 _SELECT_RESULT_JSON = "SELECT CAST(body -> '$.result' AS BLOB) FROM jobs WHERE id = ?"
 
 # A change waiting to be written: the latest snapshot, or None for "delete this job".
@@ -291,7 +291,7 @@ class JobJournal:
         """Write the batch; the snapshots written, with the length of each stored form."""
         conn = self._connection()
         deletes: list[tuple[str]] = []
-        upserts: list[tuple[str, str, str, str, int, str]] = []
+        upserts: list[tuple[str, str, str, str, int, bytes]] = []
         stored: list[tuple[Job, int]] = []
         for job_id, job in batch.items():
             if job is None:
@@ -333,11 +333,13 @@ class JobJournal:
 # ---------------------------------------------------------------------- the stored form
 
 
-def encode(job: Job, *, default: Callable[[Any], Any] | None = None) -> str:
-    """The job as stored: every field, times in UTC to the microsecond. Non-ASCII text is
-    escaped, so a lone surrogate in a result cannot make a row unwritable. Written in
-    pieces: a result can be tens of megabytes, and this runs beside the event loop."""
-    return json_pieces.encode({
+def encode(job: Job, *, default: Callable[[Any], Any] | None = None) -> bytes:
+    """The job as stored (UTF-8): every field, times in UTC to the microsecond. Non-ASCII
+    text is escaped, so a lone surrogate in a result cannot make a row unwritable; a
+    result's SPARQL JSON text (json_pieces.Raw, valid UTF-8) goes in as it is. Written in
+    pieces and kept as bytes: a result can be tens of megabytes, and this runs beside the
+    event loop (a str of it would be decoded, and then encoded for SQLite, in one call each)."""
+    return json_pieces.encode_bytes({
         "id": job.id,
         "job_type": job.job_type,
         "status": job.status.value,
@@ -386,7 +388,7 @@ def decode(row_id: object, body: object) -> Job:
     )
 
 
-def _encode_or_log(job: Job) -> str | None:
+def _encode_or_log(job: Job) -> bytes | None:
     """Never let one unencodable result block the whole batch (it would be retried
     forever): fall back to repr() for unknown objects, or skip the job."""
     try:

@@ -4,7 +4,10 @@ graphs; and they must stop at their bounds."""
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+import threading
 import time
 from typing import Any
 
@@ -83,21 +86,86 @@ def test_bounds() -> None:
         sparql_json.collect(store.query(SELECT), time.monotonic() - 1, 4)
 
 
-def test_the_deadline_holds_while_sqlite_reads_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    store = filled([(n, 1, Literal(str(n))) for n in range(500)])
+def late_in_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From the moment the text is whole and goes to SQLite, the deadline has passed."""
     late = False
-    written = sparql_json._Collector.getvalue
+    summary = sparql_json._summary
 
-    def getvalue(self: sparql_json._Collector) -> bytes:
+    def summarize(*args: Any) -> sparql_json.Serialized:
         nonlocal late
-        late = True  # the text is whole: from here on, the deadline has passed
-        return written(self)
+        late = True
+        return summary(*args)
 
-    monkeypatch.setattr(sparql_json._Collector, "getvalue", getvalue)
+    monkeypatch.setattr(sparql_json, "_summary", summarize)
     monkeypatch.setattr(sparql_json.time, "monotonic", lambda: 100.0 if late else 0.0)
     monkeypatch.setattr(sparql_json, "_DEADLINE_STEPS", 10)
+
+
+def test_the_deadline_holds_while_sqlite_reads_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = filled([(n, 1, Literal(str(n))) for n in range(500)])
+    late_in_sqlite(monkeypatch)
     with pytest.raises(SearchTimeout):
         sparql_json.collect(store.query(SELECT), 50.0, 1000)
+
+
+@pytest.mark.parametrize("max_rows,stops", [(3, False), (2, True), (1, True)])
+def test_rows_are_counted_across_the_pieces_edges(max_rows: int, stops: bool) -> None:
+    text = b'{"head":{"vars":["a"]},"results":{"bindings":[{"a":1},{"a":2},{},{"a":3},{"a":4}]}}'
+    # Three separators ({} between rows 2 and 4 hides one): more than 3 rows is certain.
+    for cut in range(len(text) + 1):
+        out = sparql_json._Collector(FAR, 1 << 20, max_rows)
+        if stops:
+            with pytest.raises(sparql_json.TooLarge):
+                out.write(text[:cut])
+                out.write(text[cut:])
+        else:
+            out.write(text[:cut])
+            out.write(text[cut:])
+            assert b"".join(out.pieces) == text
+
+
+def test_too_many_rows_stop_the_writing_before_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: Any) -> None:
+        raise AssertionError("SQLite read an answer already known to be too large")
+
+    monkeypatch.setattr(sparql_json, "_summary", never)
+    store = filled([(n, 1, Literal(str(n))) for n in range(5000)])
+    with pytest.raises(sparql_json.TooLarge):
+        sparql_json.collect(store.query(SELECT), FAR, 100)
+
+
+@pytest.mark.parametrize("form", ["SELECT", "CONSTRUCT"])
+def test_a_failed_query_holds_nothing_another_thread_would_drop(
+        form: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pyoxigraph's iterators may only be dropped on the thread that made them; an error
+    # that held one in its frames would drop it wherever the error is dropped.
+    dropped: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", dropped.append)
+    store = filled([(n, 1, Literal(str(n))) for n in range(500)])
+    sparql = SELECT if form == "SELECT" else (
+        "CONSTRUCT { ?subject ?p ?object } WHERE { GRAPH ?graph { ?subject ?p ?object } }")
+    query = search.parse_query({"type": "advanced", "sparql": sparql})
+    deadline = 50.0
+    if form == "SELECT":
+        late_in_sqlite(monkeypatch)  # fails in SQLite, after the solutions were written
+    else:
+        deadline = -1.0  # fails in the rows path
+        monkeypatch.setattr(search.time, "monotonic", lambda: 0.0)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            search.run(store, query, NamedNode("ant://config"), deadline)
+        except SearchTimeout as exc:
+            failures.append(exc)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert len(failures) == 1
+    failures.clear()
+    gc.collect()
+    assert dropped == []
 
 
 def test_an_advanced_query_past_the_row_limit_is_truncated_as_rows(
