@@ -103,10 +103,11 @@ class _Collector:
             raise TooLarge("more text than one result keeps")
         # Separators cut by a piece's edge are found in the last three bytes of the one
         # before joined to this one; three bytes alone cannot hold one, so none counts twice.
-        self.rows_past -= (self._tail + piece).count(_ROW_SEPARATOR)
+        joined = self._tail + piece
+        self.rows_past -= joined.count(_ROW_SEPARATOR)
         if self.rows_past < 0:
             raise TooLarge("more rows than one result keeps")
-        self._tail = piece[-3:]
+        self._tail = joined[-3:]
         self.pieces.append(piece)
         return len(piece)
 

@@ -4,6 +4,7 @@ graphs; and they must stop at their bounds."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import sys
@@ -122,6 +123,11 @@ def test_rows_are_counted_across_the_pieces_edges(max_rows: int, stops: bool) ->
             out.write(text[:cut])
             out.write(text[cut:])
             assert b"".join(out.pieces) == text
+    # One byte at a time.
+    out = sparql_json._Collector(FAR, 1 << 20, max_rows)
+    with pytest.raises(sparql_json.TooLarge) if stops else contextlib.nullcontext():
+        for byte in range(len(text)):
+            out.write(text[byte:byte + 1])
 
 
 def test_too_many_rows_stop_the_writing_before_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
