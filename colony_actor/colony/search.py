@@ -54,6 +54,8 @@ MAX_TERMS: Final = 64
 MAX_SPARQL: Final = 100_000
 # An advanced query's rows are collected in memory; past this the result is truncated.
 MAX_ADVANCED_ROWS: Final = 100_000
+# Each triple term is two JSON objects deep; Python's encoder and parser stop near 1,000.
+MAX_TRIPLE_NESTING: Final = 100
 FORMS: Final = ("text", "by_type", "by_predicate", "advanced", "browse")
 _XSD_STRING: Final = "http://www.w3.org/2001/XMLSchema#string"
 _LANG_STRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -198,8 +200,9 @@ def check_read_only(sparql: str) -> None:
 # -- results --------------------------------------------------------------------------
 
 
-def term_json(term: Any) -> dict[str, Any]:
-    """A term in the W3C SPARQL 1.1 JSON results format."""
+def term_json(term: Any, depth: int = 0) -> dict[str, Any]:
+    """A term in the W3C SPARQL 1.1 JSON results format; InvalidInput for triple terms
+    nested past MAX_TRIPLE_NESTING (no JSON encoder or parser would take them)."""
     if isinstance(term, NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, BlankNode):
@@ -212,9 +215,12 @@ def term_json(term: Any) -> dict[str, Any]:
             out["datatype"] = term.datatype.value
         return out
     if isinstance(term, Triple):
-        return {"type": "triple", "value": {"subject": term_json(term.subject),
-                                            "predicate": term_json(term.predicate),
-                                            "object": term_json(term.object)}}
+        if depth >= MAX_TRIPLE_NESTING:
+            raise InvalidInput(f"The answer nests triple terms deeper than "
+                               f"{MAX_TRIPLE_NESTING} levels")
+        return {"type": "triple", "value": {"subject": term_json(term.subject, depth + 1),
+                                            "predicate": term_json(term.predicate, depth + 1),
+                                            "object": term_json(term.object, depth + 1)}}
     raise TypeError(f"not an RDF term: {type(term).__name__}")
 
 

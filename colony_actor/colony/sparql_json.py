@@ -18,8 +18,10 @@ compares them).
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import closing, suppress
 from dataclasses import dataclass
 from typing import IO, Any, Final, cast
@@ -38,10 +40,14 @@ _DEADLINE_STEPS: Final = 100_000
 # The text goes into SQLite this much at a time, so that no copy holds the GIL for long.
 _CHUNK_BYTES: Final = 1024 * 1024
 # What pyoxigraph writes between two rows that bind at least one variable (it writes JSON
-# without spaces). It cannot occur inside a JSON string, where '"' is always escaped, nor
-# elsewhere in SPARQL JSON results; a row that binds nothing ('{}') is not counted, so the
-# count is a lower bound, good for stopping early and nothing else (SQLite counts).
-_ROW_SEPARATOR: Final = b'},{"'
+# without spaces): `},{"` and the first character of a variable's name. A string's
+# closing quote after a value ending in "},{" is followed by `,` or `}`, never by a name;
+# an opening quote inside a string is always escaped. A row that binds nothing (`{}`) is
+# not counted, so the count is a lower bound, good for stopping early and nothing else
+# (SQLite counts).
+_ROW_SEPARATOR: Final = re.compile(rb'\},\{"[^,}]')
+_SEPARATOR_TAIL: Final = 4  # a separator is 5 bytes: one cut by a piece's edge is found
+
 
 # The row count on every row, with each distinct URI bound to ?graph in the order of its
 # first row (as search.Results gives them); one row with a NULL graph when there is none.
@@ -101,13 +107,13 @@ class _Collector:
         self.room -= len(piece)
         if self.room < 0:
             raise TooLarge("more text than one result keeps")
-        # Separators cut by a piece's edge are found in the last three bytes of the one
-        # before joined to this one; three bytes alone cannot hold one, so none counts twice.
+        # Separators cut by a piece's edge are found in the last bytes written joined to
+        # this piece; those bytes alone are too few to hold one, so none counts twice.
         joined = self._tail + piece
-        self.rows_past -= joined.count(_ROW_SEPARATOR)
+        self.rows_past -= len(_ROW_SEPARATOR.findall(joined))
         if self.rows_past < 0:
             raise TooLarge("more rows than one result keeps")
-        self._tail = joined[-3:]
+        self._tail = joined[-_SEPARATOR_TAIL:]
         self.pieces.append(piece)
         return len(piece)
 
@@ -151,17 +157,16 @@ def _summary(pieces: list[bytes], deadline: float, max_rows: int) -> Serialized:
     return Serialized(text, count, [graph for _, graph in rows if graph is not None])
 
 
-def _chunks(pieces: list[bytes]) -> list[bytes]:
-    """The pieces joined into runs of about _CHUNK_BYTES (fewer, larger blob writes)."""
-    runs: list[bytes] = []
+def _chunks(pieces: list[bytes]) -> Iterator[bytes]:
+    """The pieces joined into runs of about _CHUNK_BYTES (fewer, larger blob writes), one
+    run at a time."""
     run: list[bytes] = []
     size = 0
     for piece in pieces:
         run.append(piece)
         size += len(piece)
         if size >= _CHUNK_BYTES:
-            runs.append(b"".join(run))
+            yield b"".join(run)
             run, size = [], 0
     if run:
-        runs.append(b"".join(run))
-    return runs
+        yield b"".join(run)

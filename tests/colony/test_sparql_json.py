@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple
 
 from colony_actor.colony import search, sparql_json
-from colony_actor.colony.errors import SearchTimeout
+from colony_actor.colony.errors import InvalidInput, SearchTimeout
 from colony_actor.colony.vocab import LOCAL_GRAPH
 from colony_actor.json_pieces import Raw
 from colony_actor.threads import INLINE_MAX_BYTES
@@ -128,6 +128,30 @@ def test_rows_are_counted_across_the_pieces_edges(max_rows: int, stops: bool) ->
     with pytest.raises(sparql_json.TooLarge) if stops else contextlib.nullcontext():
         for byte in range(len(text)):
             out.write(text[byte:byte + 1])
+
+
+def test_values_that_look_like_a_row_edge_are_not_counted() -> None:
+    # A string value ending in "},{" is written `...},{"` and then `}` or `,`.
+    store = Store()
+    for n in range(5):
+        store.add(Quad(NamedNode(f"http://example.com/s{n}"), NamedNode("http://example.com/p"),
+                       Literal('},{'), NamedNode("ant://pod")))
+        store.add(Quad(NamedNode(f"http://example.com/s{n}"), NamedNode("http://example.com/q"),
+                       Triple(NamedNode("http://x/s"), NamedNode("http://x/p"), Literal('a},{')),
+                       NamedNode("ant://pod")))
+    out = sparql_json._Collector(FAR, 1 << 20, 9)
+    store.query(SELECT).serialize(out, format=QueryResultsFormat.JSON)  # type: ignore[arg-type]
+    answer = sparql_json.collect(store.query(SELECT), FAR, 10)
+    assert answer.count == 10 and json.loads(answer.text)["results"]["bindings"][0]
+
+
+def test_triple_terms_nested_too_deep_are_refused_in_the_rows_path() -> None:
+    term: Any = Literal("x")
+    for _ in range(search.MAX_TRIPLE_NESTING + 1):
+        term = Triple(NamedNode("http://x/s"), NamedNode("http://x/p"), term)
+    with pytest.raises(InvalidInput, match="deeper than"):
+        search.term_json(term)
+    assert search.term_json(term.object)["type"] == "triple"
 
 
 def test_too_many_rows_stop_the_writing_before_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
