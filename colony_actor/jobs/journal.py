@@ -60,7 +60,9 @@ ON CONFLICT (id) DO UPDATE SET
 """
 
 _DELETE = "DELETE FROM jobs WHERE id = ?"
-_SELECT = "SELECT id, body FROM jobs ORDER BY created_at, rowid"
+# With the stored form's size in bytes, as the runner measured it when it was written
+# (`len` of the text read back would count characters).
+_SELECT = "SELECT id, body, length(CAST(body AS BLOB)) FROM jobs ORDER BY created_at, rowid"
 _SELECT_ONE = "SELECT id, body FROM jobs WHERE id = ?"
 # SQLite cuts a result's JSON text out of the stored form: no Python object is made of it.
 # As bytes: a str of it would be decoded in one call.
@@ -317,10 +319,10 @@ class JobJournal:
     def _load_sync(self, result_bytes_in_memory: int | None) -> list[Job]:
         # Decoding runs here too: ten thousand jobs with large results take a while.
         jobs: list[Job] = []
-        for row_id, body in self._connection().execute(_SELECT).fetchall():
+        for row_id, body, size in self._connection().execute(_SELECT).fetchall():
             try:
                 job = decode(row_id, body)
-                if (result_bytes_in_memory is not None and len(body) > result_bytes_in_memory
+                if (result_bytes_in_memory is not None and size > result_bytes_in_memory
                         and job.terminal and job.result is not None):
                     job = dataclasses.replace(job, result=None, result_offloaded=True)
                 jobs.append(job)

@@ -14,6 +14,7 @@ import pytest
 import trio
 from structlog.testing import capture_logs
 
+from colony_actor import json_pieces
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal import JobJournal, JournalError, encode
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
@@ -493,6 +494,24 @@ async def test_result_json_is_read_only_from_what_is_written(journal: JobJournal
     journal.record(failed)
     await journal.flush()
     assert await journal.load_result_json(failed.id) == b"null"
+
+
+async def test_the_restart_rule_measures_bytes_as_the_write_did(tmp_path: Path) -> None:
+    # 4,000 characters of 3 bytes each: over 10,000 bytes, under 10,000 characters.
+    path = tmp_path / "jobs.sqlite3"
+    journal = await opened(path)
+    wide = make_job(1, JobStatus.COMPLETED, result=json_pieces.Raw(
+        json.dumps({"text": "\u20ac" * 4000}, ensure_ascii=False).encode()))
+    journal.record(wide)
+    await journal.flush()
+    await journal.close()
+    reopened = await opened(path)
+    try:
+        (loaded,) = await reopened.load(result_bytes_in_memory=10_000)
+        assert loaded.result is None and loaded.result_offloaded
+        assert await reopened.load_result(wide.id) == (True, {"text": "\u20ac" * 4000})
+    finally:
+        await reopened.close()
 
 
 async def test_a_large_result_comes_back_from_a_restart_out_of_memory(tmp_path: Path) -> None:
