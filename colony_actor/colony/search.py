@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from pyoxigraph import (
     BlankNode,
@@ -46,6 +46,8 @@ from colony_actor.colony.vocab import (
 
 if TYPE_CHECKING:
     from colony_actor.colony.fulltext import FullTextIndex
+
+T = TypeVar("T")
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 1000
@@ -250,15 +252,16 @@ class Results:
         return out
 
 
-def _collect(solutions: Any, deadline: float, max_rows: int) -> Results | Exception:
-    """The rows of a query's solutions, or the exception that stopped reading them.
+def _read(read: Callable[[Any, float, int], T], solutions: Any, deadline: float,
+          max_rows: int) -> T | Exception:
+    """`read(solutions, deadline, max_rows)`, or the exception that stopped it.
 
     pyoxigraph's solution iterators must be dropped on the thread that made them, so an
     error is returned rather than raised: a raised one would keep this frame, and the
     iterator, alive in its traceback until some other thread collects it.
     """
     try:
-        return _rows(solutions, deadline, max_rows)
+        return read(solutions, deadline, max_rows)
     except Exception as exc:
         return exc.with_traceback(None)
 
@@ -286,19 +289,10 @@ def _rows(solutions: Any, deadline: float, max_rows: int) -> Results:
     return Results(variables, bindings, truncated=truncated)
 
 
-def _text(solutions: QuerySolutions, deadline: float,
-          max_rows: int) -> sparql_json.Serialized | Exception:
-    """`sparql_json.collect`, its exception returned for the reason `_collect` gives."""
-    try:
-        return sparql_json.collect(solutions, deadline, max_rows)
-    except Exception as exc:
-        return exc.with_traceback(None)
-
-
 def _query(store: Store, sparql: str, deadline: float, max_rows: int,
            **options: Any) -> Results:
     solutions = store.query(sparql, **options)
-    result = _collect(solutions, deadline, max_rows)
+    result = _read(_rows, solutions, deadline, max_rows)
     del solutions
     if isinstance(result, Exception):
         raise result
@@ -310,9 +304,9 @@ def _advanced(store: Store, sparql: str, deadline: float,
     """An advanced query: SELECT solutions as SPARQL JSON text (sparql_json.py), unless
     there are more than one result keeps; other forms, and those, as rows."""
     solutions = store.query(sparql, **options)
-    answer = (_text(solutions, deadline, MAX_ADVANCED_ROWS)
-              if isinstance(solutions, QuerySolutions)
-              else _collect(solutions, deadline, MAX_ADVANCED_ROWS))
+    read: Callable[[Any, float, int], Results | sparql_json.Serialized] = (
+        sparql_json.collect if isinstance(solutions, QuerySolutions) else _rows)
+    answer = _read(read, solutions, deadline, MAX_ADVANCED_ROWS)
     del solutions
     if isinstance(answer, sparql_json.TooLarge):
         # The rows path stops at the row limit and marks the result truncated.

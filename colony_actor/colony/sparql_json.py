@@ -8,7 +8,7 @@ distinct pod graphs; both run with the GIL released. The text then goes into the
 result as it is (`json_pieces.Raw`), as far as the journal and the HTTP response.
 
 `collect` must be called on the thread that ran the query, like every use of a pyoxigraph
-solution iterator, and nothing it raises may hold the iterator (search._collect says why).
+solution iterator, and nothing it raises may hold the iterator (search._read says why).
 This module must never decode a result past `threads.INLINE_MAX_BYTES` into Python
 objects, never copy the whole text with the GIL held, and never give a text other than
 the rows path of search.py would give once parsed (tests/colony/test_sparql_json.py
