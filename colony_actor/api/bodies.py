@@ -90,15 +90,19 @@ class Bodies:
             return body
         encoding = self._encoding[key] = _Encoding()
         try:
-            stored = await self._runner.result_json_of(job)
-            result = (json_pieces.Raw(stored) if stored is not None
-                      else await self._runner.result_of(job))
+            result = await self.result(job)
             encoding.body = await self._encoded(functools.partial(_wire, job, result), end="")
             self._keep(key, encoding.body)
         finally:
             del self._encoding[key]
             encoding.done.set()
         return encoding.body
+
+    async def result(self, job: Job) -> Any:
+        """The job's result to encode: as the JSON text the journal stored when it was
+        moved out of memory (never rebuilt as Python objects), else as it is."""
+        stored = await self._runner.result_json_of(job)
+        return json_pieces.Raw(stored) if stored is not None else await self._runner.result_of(job)
 
     async def job_response(self, job: Job) -> Response:
         """`{"job": ...}`, as GET /api/v1/jobs/{id} answers it."""

@@ -134,7 +134,7 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
         completed = job.status is JobStatus.COMPLETED
         return await bodies.response({
             "job_id": job.id, "status": job.status.value,
-            "result": await runner.result_of(job) if completed else None, "error": job.error})
+            "result": await bodies.result(job) if completed else None, "error": job.error})
 
     @app.post("/api/v1/jobs/<job_id>/cancel")
     async def cancel_job(job_id: str) -> Response:

@@ -23,7 +23,7 @@ _FAILURES = {"invalid_request": ("INVALID_REQUEST", 400), "pod_not_found": ("POD
 async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) -> Response:
     job = await services.runner.run_to_completion(job_request)
     if job.status is JobStatus.COMPLETED:
-        return await bodies.response(await services.runner.result_of(job))
+        return await bodies.response(await bodies.result(job))
     code, status = _FAILURES.get(job.error_kind or "", ("OPERATION_FAILED", 502))
     raise ApiError(code, status, job.error or "The operation failed", job_id=job.id)
 

@@ -233,8 +233,12 @@ async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
         moved = runner.get(done.id)
         assert moved is not None and moved.result_offloaded
         dumps = RecordingDumps()
-        body = await Bodies(runner, dumps).job(moved)
+        bodies = Bodies(runner, dumps)
+        body = await bodies.job(moved)
         assert json.loads(body) == done.to_json()
         assert not any(isinstance(call, list) for call in dumps.calls), "spliced, not rebuilt"
+        # /result and the synchronous routes answer from the same stored text.
+        stored = await bodies.result(moved)
+        assert isinstance(stored, json_pieces.Raw) and json.loads(stored.data) == result
         nursery.cancel_scope.cancel()
     await journal.close()
