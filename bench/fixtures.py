@@ -132,9 +132,9 @@ def search_store(workdir: Path, pods: int, triples_per_pod: int,
     data_dir.mkdir(parents=True)
     log(f"# building the search store: {pods} pods x {triples_per_pod} triples in {root} ...")
     started = time.monotonic()
-    from colony_actor.colony.graph import GraphStore, PodData
-    from colony_actor.colony.keys import KeyStore
-    from colony_actor.colony.vocab import now
+    from colony_actor.colony.keys.store import KeyStore
+    from colony_actor.colony.store.graph import GraphStore, PodData
+    from colony_actor.runtime.timestamps import now_stored as now
 
     keys = KeyStore.create(data_dir, PASSWORD, MNEMONIC)
     graph = GraphStore(data_dir / "store", keys.address(0))

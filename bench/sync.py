@@ -36,7 +36,7 @@ from common import (
 )
 from fixtures import SyncFixture, sync_fixture
 
-from colony_actor import config
+from colony_actor.service import config
 
 
 def default_concurrency() -> int:

@@ -10,15 +10,15 @@ from typing import Any
 import trio
 from quart_trio import QuartTrio
 
-from colony_actor import config
 from colony_actor.api.app import create_app
-from colony_actor.api.auth import TokenAuthority
-from colony_actor.api.services import Services
-from colony_actor.colony.keys import KeyStore
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.colony.pods import Colony
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
-from colony_actor.metrics import Metrics
+from colony_actor.service import config
+from colony_actor.service.metrics import Metrics
+from colony_actor.service.services import Services
+from colony_actor.service.tokens import TokenAuthority
 
 PASSWORD = "correct horse battery staple"
 MNEMONIC = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon "

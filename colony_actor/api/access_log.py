@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from colony_actor.metrics import Metrics
+from colony_actor.service.metrics import Metrics
 
 log = structlog.get_logger("colony_actor.http")
 

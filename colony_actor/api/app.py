@@ -4,7 +4,6 @@ supervisor's nursery owns the runner), so it never serves in front of a dead act
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -12,13 +11,14 @@ from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
 from colony_actor import __version__
-from colony_actor.api import jobs, legacy, params, pods
+from colony_actor.api import params
 from colony_actor.api.access_log import AccessLog
-from colony_actor.api.bodies import Bodies
+from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError, error_response, from_exception
 from colony_actor.api.openapi import document as openapi_document
-from colony_actor.api.services import Services
-from colony_actor.jobs.lifecycle import rfc3339
+from colony_actor.api.routes import jobs, pods, synchronous
+from colony_actor.runtime import timestamps
+from colony_actor.service.services import Services
 
 log = structlog.get_logger("colony_actor.api")
 
@@ -72,7 +72,7 @@ def create_app(services: Services) -> QuartTrio:
 
     @app.get("/health")
     async def health() -> Response:
-        return jsonify({"status": "healthy", "timestamp": rfc3339(datetime.now(UTC)),
+        return jsonify({"status": "healthy", "timestamp": timestamps.now_wire(),
                         "version": __version__,
                         "runner": "busy" if services.runner.busy else "idle"})
 
@@ -87,7 +87,7 @@ def create_app(services: Services) -> QuartTrio:
 
     bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]
     jobs.register(app, services, bodies)
-    legacy.register(app, services, bodies)
+    synchronous.register(app, services, bodies)
     pods.register(app, services, bodies)
     return app
 

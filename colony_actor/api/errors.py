@@ -6,7 +6,6 @@ never reaches a client.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from quart import Response, jsonify
@@ -21,7 +20,7 @@ from colony_actor.jobs.errors import (
     RunnerError,
     ShuttingDown,
 )
-from colony_actor.jobs.lifecycle import rfc3339
+from colony_actor.runtime import timestamps
 
 
 class ApiError(Exception):
@@ -40,7 +39,7 @@ def invalid(message: str, **extra: Any) -> ApiError:
 
 
 def error_response(code: str, http_status: int, message: str, **extra: Any) -> Response:
-    body = {"error": code, "message": message, "timestamp": rfc3339(datetime.now(UTC)), **extra}
+    body = {"error": code, "message": message, "timestamp": timestamps.now_wire(), **extra}
     response = jsonify(body)
     response.status_code = http_status
     return response

@@ -12,8 +12,8 @@ from typing import Any
 
 from quart import request
 
-from colony_actor import threads
 from colony_actor.api.errors import invalid
+from colony_actor.runtime import threads
 
 MAX_LIMIT = 1000
 

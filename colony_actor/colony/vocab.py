@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime
 from typing import Final
 
 from pyoxigraph import Literal, NamedNode
@@ -60,10 +59,6 @@ _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _IRI_FORBIDDEN: Final = frozenset('<>"{}|^`\\')
 IRI_MAX: Final = 4096
 
-
-def now() -> str:
-    """The current time in RFC 3339 UTC, fixed width (microseconds), so it sorts as text."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def pod_node(address: str) -> NamedNode:

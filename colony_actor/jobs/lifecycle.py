@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from colony_actor.runtime.timestamps import wire
 
 
 class JobStatus(StrEnum):
@@ -61,10 +63,6 @@ class InvalidTransition(Exception):
         self.event = event
 
 
-def rfc3339(moment: datetime) -> str:
-    """UTC timestamp as RFC 3339 with a `Z`, millisecond precision."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
 
 @dataclass(frozen=True)
 class Job:
@@ -103,10 +101,10 @@ class Job:
             "message": self.message,
             "result": self.result,
             "error": self.error,
-            "created_at": rfc3339(self.created_at),
-            "updated_at": rfc3339(self.updated_at),
-            "started_at": rfc3339(self.started_at) if self.started_at else None,
-            "finished_at": rfc3339(self.finished_at) if self.finished_at else None,
+            "created_at": wire(self.created_at),
+            "updated_at": wire(self.updated_at),
+            "started_at": wire(self.started_at) if self.started_at else None,
+            "finished_at": wire(self.finished_at) if self.finished_at else None,
             "version": self.version,
             "params": self.params,
         }

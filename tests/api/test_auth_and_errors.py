@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jwt
 
-from colony_actor.api.auth import ISSUER
+from colony_actor.service.tokens import ISSUER
 from tests.support import PASSWORD, SECRET, Harness
 
 
@@ -96,7 +96,7 @@ async def test_metrics_need_a_token_off_loopback(harness: Harness) -> None:
 
 
 def test_verified_tokens_are_remembered_until_they_expire() -> None:
-    from colony_actor.api.auth import TokenAuthority
+    from colony_actor.service.tokens import TokenAuthority
 
     authority = TokenAuthority(SECRET, PASSWORD, ttl_seconds=60)
     token = authority.issue()

@@ -10,10 +10,10 @@ import pytest
 import trio
 
 from colony_actor.colony.errors import NetworkError, StaleCounter
-from colony_actor.colony.keys import KeyStore
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Pointer, Scratchpad
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.colony.pods import Colony
 
 PASSWORD = "test password"
 MNEMONICS = {

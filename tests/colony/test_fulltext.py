@@ -16,18 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
-from colony_actor.colony import search
 from colony_actor.colony.errors import SearchTimeout
-from colony_actor.colony.fulltext import (
+from colony_actor.colony.facade import FULLTEXT_FILE, Colony
+from colony_actor.colony.fulltext.index import (
     _RANKED,
     WHOLE,
     FullTextIndex,
     select_groups,
     subjects,
 )
-from colony_actor.colony.graph import GraphStore, PodData
-from colony_actor.colony.pods import FULLTEXT_FILE, Colony
-from colony_actor.colony.search import parse_terms, scan_text_search
+from colony_actor.colony.search import engine as search
+from colony_actor.colony.search.engine import parse_terms, scan_text_search
+from colony_actor.colony.store.graph import GraphStore, PodData
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, NAME, pod_node
 
 from .conftest import MemoryNetwork, OpenColony, no_progress

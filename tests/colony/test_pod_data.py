@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from colony_actor.colony.graph import GraphStore, PodData
-from colony_actor.colony.search import scan_text_search
+from colony_actor.colony.search.engine import scan_text_search
+from colony_actor.colony.store.graph import GraphStore, PodData
 from colony_actor.colony.vocab import INDEX, LOCAL_GRAPH, pod_node
 
 STAMP = "2025-01-01T00:00:00.000000Z"

@@ -10,7 +10,7 @@ import pytest
 import trio
 
 from colony_actor.colony.errors import InvalidInput, PodNotFound
-from colony_actor.colony.pods import CLAIM_PROBE_TIMEOUT
+from colony_actor.colony.facade import CLAIM_PROBE_TIMEOUT
 
 from .conftest import MemoryNetwork, OpenColony
 

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from colony_actor.colony.errors import ColonyError, InvalidInput
-from colony_actor.colony.pods import Colony
-from colony_actor.colony.search import Results, parse_query, parse_terms, query_form
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.search.engine import Results, parse_query, parse_terms, query_form
 
 from .conftest import MemoryNetwork, OpenColony, no_progress
 

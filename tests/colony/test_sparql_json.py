@@ -17,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple
 
-from colony_actor.colony import search, sparql_json
 from colony_actor.colony.errors import InvalidInput, SearchTimeout
+from colony_actor.colony.search import engine as search
+from colony_actor.colony.search import sparql_json
 from colony_actor.colony.vocab import LOCAL_GRAPH
-from colony_actor.json_pieces import Raw
-from colony_actor.threads import INLINE_MAX_BYTES
+from colony_actor.runtime.json_pieces import Raw
+from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
 SELECT = "SELECT ?subject ?object ?graph ?unbound WHERE { GRAPH ?graph { ?subject ?p ?object } }"
 FAR = float("inf")

@@ -10,10 +10,10 @@ import trio.testing
 from pyoxigraph import Literal, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
-from colony_actor.colony.graph import PodData
-from colony_actor.colony.pods import Colony
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.store.graph import PodData
 from colony_actor.colony.vocab import NAME, pod_node
-from colony_actor.threads import INLINE_MAX_BYTES
+from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
 from .conftest import OpenColony, ProgressLog, no_progress
 
@@ -374,7 +374,7 @@ async def test_pods_of_a_batch_that_never_ran_get_an_error(
     """Downloaded pods wait for the write lock together; the first to get it stores them
     all. If its worker call cannot even start, every pod of its batch fails, saying why
     (none is reported as kept, nor left out)."""
-    from colony_actor import threads
+    from colony_actor.runtime import threads
 
     colony = await open_colony(network)
     body = f"<ant://{subject(1)}> <http://schema.org/name> \"x\" .\n".encode()

@@ -14,11 +14,11 @@ import pytest
 import trio
 from structlog.testing import capture_logs
 
-from colony_actor import json_pieces
 from colony_actor.jobs import lifecycle
-from colony_actor.jobs.journal import JobJournal, JournalError, encode
+from colony_actor.jobs.journal.store import JobJournal, JournalError, encode
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn, RunnerSettings
+from colony_actor.runtime import json_pieces
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

@@ -30,11 +30,11 @@ from typing import Final
 
 import trio
 
-from colony_actor import threads
-from colony_actor.batching import Batches
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.network.base import Pointer, RecordKind, Scratchpad
-from colony_actor.files import write_atomic
+from colony_actor.runtime import threads
+from colony_actor.runtime.batching import Batches
+from colony_actor.runtime.files import write_atomic
 
 _ADDRESS: Final = re.compile(r"[0-9a-f]{64}")
 _MAGIC: Final = b"CLRC"

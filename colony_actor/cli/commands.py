@@ -1,0 +1,101 @@
+"""The CLI's client side: `colony-actor run|jobs|cancel` against a running daemon, with a
+progress bar that follows the job's Server-Sent Events. It only uses `client.py`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from colony_actor.client.http import ClientError, ColonyClient
+from colony_actor.service import config
+
+# operation -> (job path, what its argument is, or None)
+OPERATIONS: dict[str, tuple[str, str | None]] = {
+    "refresh": ("cache/refresh", None),
+    "upload": ("cache/upload", None),
+    "upload-pod": ("cache/upload/{}", "pod"),
+    "refresh-ref": ("cache/refresh/{}", "depth"),
+    "search": ("search", "query"),
+    "subject": ("search/subject/{}", "subject"),
+}
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        return Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+    if os.environ.get("COLONY_ACTOR_PASSWORD"):
+        return os.environ["COLONY_ACTOR_PASSWORD"]
+    data_dir = args.data_dir or config.load().data_dir
+    return (Path(data_dir) / "password").read_text(encoding="utf-8").rstrip("\r\n")
+
+
+def main(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    try:
+        password = _password(args)
+    except OSError as exc:
+        console.print(f"[red]No password: {exc}. Use --password-file or COLONY_ACTOR_PASSWORD.")
+        return 2
+    try:
+        with ColonyClient(args.url) as client:
+            client.login(password)
+            if args.command == "jobs":
+                return _list(client, args, Console())
+            if args.command == "cancel":
+                job = client.cancel(args.job_id)
+                console.print(f"{job['id']}: {job['status']}")
+                return 0
+            return _run(client, args, console)
+    except ClientError as exc:
+        console.print(f"[red]{exc}")
+        return 1
+    except OSError as exc:
+        console.print(f"[red]Cannot reach the daemon at {args.url}: {exc}")
+        return 1
+
+
+def _run(client: ColonyClient, args: argparse.Namespace, console: Console) -> int:
+    path, needs = OPERATIONS[args.operation]
+    if needs is not None and not args.argument:
+        console.print(f"[red]{args.operation} needs a {needs}")
+        return 2
+    params: dict[str, Any] = {}
+    if args.operation == "search":
+        params["q"] = args.argument
+    else:
+        path = path.format(args.argument)
+    started = client.start(path, params=params, queue=args.queue)
+    job_id = started["job_id"]
+    if args.detach:
+        print(job_id)
+        return 0
+    columns = (TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(started["message"], total=1.0)
+        job: dict[str, Any] = {}
+        for job in client.follow(job_id):
+            bar.update(task, completed=job["progress"], description=job["message"])
+    outcome = client.result(job_id)
+    if outcome["status"] == "completed":
+        print(json.dumps(outcome["result"], indent=2, ensure_ascii=False))
+        return 0
+    console.print(f"[red]Job {job_id} {outcome['status']}: {outcome['error']}")
+    return 1
+
+
+def _list(client: ColonyClient, args: argparse.Namespace, console: Console) -> int:
+    filters = {"status": args.status} if args.status else {}
+    table = Table("id", "type", "status", "progress", "message", "created")
+    for job in client.jobs(**filters):
+        table.add_row(job["id"], job["job_type"], job["status"], f"{job['progress']:.0%}",
+                      job["message"], job["created_at"])
+    console.print(table)
+    return 0

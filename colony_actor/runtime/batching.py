@@ -1,0 +1,84 @@
+"""Many short blocking steps done in one worker-thread call.
+
+Tasks that each need a short blocking step (a record read, a downloaded pod stored) submit
+an item to a `Batches`; whoever gets its lock runs the step for every item submitted
+meanwhile, in one `threads.run_sync` call, and each submitter then reads its own outcome
+off its item. One thread call per item would cost the event loop a dispatch and a wake-up
+apiece; a refresh keeps dozens in flight.
+
+This module must never leave a submitter waiting for an item nobody will handle, never
+give one submitter another's outcome, and never fail the other items of a batch because
+the submitter that was to run it was cancelled first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+import trio
+
+from colony_actor.runtime import threads
+
+
+class Item(Protocol):
+    """What a step sets on each item it handles: `done`, and `error` if it failed."""
+
+    done: bool
+    error: Exception | None
+
+
+ItemT = TypeVar("ItemT", bound=Item)
+
+
+class Batches(Generic[ItemT]):
+    def __init__(self, step: Callable[[list[ItemT]], None], *,
+                 failed: Callable[[ItemT, Exception], Exception],
+                 lock: trio.Lock | None = None,
+                 limiter: trio.CapacityLimiter | None = None) -> None:
+        """`step(batch)` runs in a worker thread and gives every item an outcome (an item
+        it leaves undone gets `failed(item, error)`, as do all when no thread call can be
+        made). `lock` may be shared with other work that must not overlap a step."""
+        self._step = step
+        self._failed = failed
+        self._lock = lock or trio.Lock()
+        self._limiter = limiter
+        self._waiting: list[ItemT] = []
+
+    @property
+    def waiting(self) -> int:
+        """Items submitted and not yet taken into a step."""
+        return len(self._waiting)
+
+    async def run(self, item: ItemT) -> None:
+        """Return once `item` is done; its outcome is on it. A cancelled caller's item is
+        dropped if no step has taken it yet."""
+        self._waiting.append(item)
+        try:
+            async with self._lock:
+                if not item.done:
+                    await self._run_waiting(item)
+        except BaseException:
+            if not item.done and item in self._waiting:
+                self._waiting.remove(item)
+            raise
+
+    async def _run_waiting(self, runner: ItemT) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            await threads.run_sync(self._step, batch, limiter=self._limiter)
+        except Exception as exc:  # no thread to be had, or the step itself broke
+            self._fail_undone(batch, exc)
+        except BaseException:
+            # Cancelled before the call ran: the others still wait for their items, and
+            # the next of them to get the lock runs them.
+            self._waiting[:0] = [item for item in batch if item is not runner and not item.done]
+            raise
+        else:
+            self._fail_undone(batch, RuntimeError("the step left it undone"))
+
+    def _fail_undone(self, batch: list[ItemT], exc: Exception) -> None:
+        for item in batch:
+            if not item.done:
+                item.error = item.error or self._failed(item, exc)
+                item.done = True
