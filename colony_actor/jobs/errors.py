@@ -5,6 +5,20 @@ Each carries a user-facing sentence; the HTTP layer maps the class to a status c
 
 from __future__ import annotations
 
+from enum import StrEnum
+
+
+class FailureKind(StrEnum):
+    """Why a job ended without a result; callers map it (a 400, a 504...) without parsing
+    the job's error sentence."""
+
+    OPERATION_FAILED = "operation_failed"  # the operation raised: the error says why
+    INVALID_REQUEST = "invalid_request"  # input the operation refused
+    POD_NOT_FOUND = "pod_not_found"
+    TIMEOUT = "timeout"  # the job type's time limit, or the search's own
+    INTERRUPTED = "interrupted"  # the daemon stopped before the job finished
+    CANCELLED = "cancelled"  # a client asked
+
 
 class RunnerError(Exception):
     """Base of every refusal the runner sends back to a caller."""
@@ -37,10 +51,11 @@ class ShuttingDown(RunnerError):
 class OperationError(Exception):
     """Raised by an operation to fail its job with a chosen kind and a readable message.
 
-    `kind` lets callers tell failures apart without parsing text, e.g. "invalid_request"
+    `kind` lets callers tell failures apart without parsing text, e.g. INVALID_REQUEST
     for input the operation refused (a 400 on the legacy synchronous routes).
     """
 
-    def __init__(self, message: str, kind: str = "operation_failed") -> None:
+    def __init__(self, message: str,
+                 kind: FailureKind = FailureKind.OPERATION_FAILED) -> None:
         super().__init__(message)
         self.kind = kind

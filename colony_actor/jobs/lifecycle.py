@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from colony_actor.jobs.errors import FailureKind
 from colony_actor.runtime.timestamps import wire
 
 
@@ -79,7 +80,7 @@ class Job:
     result: Any = None
     error: str | None = None
     # Why a job failed, for callers that map failures (e.g. "invalid_request" -> 400).
-    error_kind: str | None = None
+    error_kind: FailureKind | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     version: int = 1
@@ -118,7 +119,7 @@ def new_job(job_id: str, job_type: str, params: dict[str, Any], message: str,
 
 def apply(job: Job, event: Event, now: datetime, *, progress: float | None = None,
           message: str | None = None, result: Any = None, error: str | None = None,
-          error_kind: str | None = None) -> Job:
+          error_kind: FailureKind | None = None) -> Job:
     """The one place a job changes: the next snapshot after `event`, or InvalidTransition."""
     target = TRANSITIONS.get((job.status, event))
     if target is None:

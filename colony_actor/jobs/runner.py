@@ -30,6 +30,7 @@ import trio
 
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.errors import (
+    FailureKind,
     IdempotencyKeyReused,
     JobConflict,
     JobNotCancellable,
@@ -341,7 +342,8 @@ class JobRunner:
         self._accepting = False
         for job_id in list(self._queue):
             self._queue.remove(job_id)
-            self._transition(job_id, Event.FAIL, error=INTERRUPTED, error_kind="interrupted")
+            self._transition(job_id, Event.FAIL, error=INTERRUPTED,
+                             error_kind=FailureKind.INTERRUPTED)
         with trio.move_on_after(grace_seconds):
             await self._idle.wait()
         if self._active is not None:
@@ -458,14 +460,14 @@ class JobRunner:
 
         result: Any = None
         error: str | None = None
-        error_kind: str | None = None
+        error_kind: FailureKind | None = None
         try:
             with active.scope:
                 result = await request.operation(report)
         except OperationError as exc:
             error, error_kind = str(exc), exc.kind
         except Exception as exc:
-            error, error_kind = _readable(exc), "operation_failed"
+            error, error_kind = _readable(exc), FailureKind.OPERATION_FAILED
             log.exception("job_operation_crashed", job_id=job_id, job_type=request.job_type)
         finally:
             self._active = None
@@ -473,13 +475,13 @@ class JobRunner:
         if active.scope.cancelled_caught:
             if active.reason == "cancel":
                 self._transition(job_id, Event.CANCEL, error="Cancelled by request",
-                                 error_kind="cancelled")
+                                 error_kind=FailureKind.CANCELLED)
             elif active.reason == "interrupt":
                 self._transition(job_id, Event.FAIL, error=INTERRUPTED,
-                                 error_kind="interrupted")
+                                 error_kind=FailureKind.INTERRUPTED)
             else:
                 self._transition(job_id, Event.FAIL, error=f"Timed out after {limit:g} seconds",
-                                 error_kind="timeout")
+                                 error_kind=FailureKind.TIMEOUT)
         elif error is not None:
             self._transition(job_id, Event.FAIL, error=error, error_kind=error_kind)
         else:
@@ -497,7 +499,7 @@ class JobRunner:
             self._queue.remove(job_id)
             self._requests.pop(job_id, None)
             self._transition(job_id, Event.CANCEL, error="Cancelled by request",
-                             error_kind="cancelled")
+                             error_kind=FailureKind.CANCELLED)
             self._launch_next()
         elif self._active is not None and self._active.job_id == job_id:
             self._active.reason = "cancel"
@@ -527,7 +529,7 @@ class JobRunner:
                 continue
             if not job.terminal:
                 job = lifecycle.apply(job, Event.FAIL, now_wall, error=INTERRUPTED,
-                                      error_kind="interrupted")
+                                      error_kind=FailureKind.INTERRUPTED)
                 self._notify(job)
             self._jobs[job.id] = job
             self._seq[job.id] = self._next_seq

@@ -13,7 +13,7 @@ from typing import Any
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
 from colony_actor.colony.facade import Colony, ProgressReporter
-from colony_actor.jobs.errors import OperationError
+from colony_actor.jobs.errors import FailureKind, OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 
 REFRESH_CACHE = "refreshcache"
@@ -38,11 +38,11 @@ def _job(job_type: str, start_message: str, params: Mapping[str, Any],
         try:
             return await call(_adapt(progress))
         except InvalidInput as exc:
-            raise OperationError(str(exc), "invalid_request") from exc
+            raise OperationError(str(exc), FailureKind.INVALID_REQUEST) from exc
         except PodNotFound as exc:
-            raise OperationError(str(exc), "pod_not_found") from exc
+            raise OperationError(str(exc), FailureKind.POD_NOT_FOUND) from exc
         except SearchTimeout as exc:
-            raise OperationError(str(exc), "timeout") from exc
+            raise OperationError(str(exc), FailureKind.TIMEOUT) from exc
         except ColonyError as exc:
             raise OperationError(str(exc)) from exc
 

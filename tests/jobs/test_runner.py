@@ -10,6 +10,7 @@ import trio
 import trio.testing
 
 from colony_actor.jobs.errors import (
+    FailureKind,
     IdempotencyKeyReused,
     JobConflict,
     JobNotCancellable,
@@ -82,8 +83,9 @@ async def test_a_raising_operation_fails_and_frees_the_slot(
     assert job.status is JobStatus.FAILED
     assert job.error == "disk on fire"
     assert job.progress == 1.0
-    job = await finished(runner, await runner.start(raising(OperationError("bad", "invalid"))))
-    assert (job.error, job.error_kind) == ("bad", "invalid")
+    refusal = OperationError("bad", FailureKind.INVALID_REQUEST)
+    job = await finished(runner, await runner.start(raising(refusal)))
+    assert (job.error, job.error_kind) == ("bad", FailureKind.INVALID_REQUEST)
     nxt = await finished(runner, await runner.start(sleeper(1)))
     assert nxt.status is JobStatus.COMPLETED
 

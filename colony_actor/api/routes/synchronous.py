@@ -11,20 +11,24 @@ from quart_trio import QuartTrio
 from colony_actor.api import params
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError
+from colony_actor.jobs.errors import FailureKind
 from colony_actor.jobs.lifecycle import JobStatus
 from colony_actor.jobs.runner import JobRequest
 from colony_actor.service.services import Services
 
 # How a failed job's kind shows on a synchronous route.
-_FAILURES = {"invalid_request": ("INVALID_REQUEST", 400), "pod_not_found": ("POD_NOT_FOUND", 404),
-             "timeout": ("TIMEOUT", 504), "interrupted": ("SHUTTING_DOWN", 503)}
+_FAILURES = {FailureKind.INVALID_REQUEST: ("INVALID_REQUEST", 400),
+             FailureKind.POD_NOT_FOUND: ("POD_NOT_FOUND", 404),
+             FailureKind.TIMEOUT: ("TIMEOUT", 504),
+             FailureKind.INTERRUPTED: ("SHUTTING_DOWN", 503)}
 
 
 async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) -> Response:
     job = await services.runner.run_to_completion(job_request)
     if job.status is JobStatus.COMPLETED:
         return await bodies.response(await bodies.result(job))
-    code, status = _FAILURES.get(job.error_kind or "", ("OPERATION_FAILED", 502))
+    code, status = _FAILURES.get(job.error_kind or FailureKind.OPERATION_FAILED,
+                                  ("OPERATION_FAILED", 502))
     raise ApiError(code, status, job.error or "The operation failed", job_id=job.id)
 
 

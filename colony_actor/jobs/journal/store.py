@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 import trio
 
+from colony_actor.jobs.errors import FailureKind
 from colony_actor.jobs.lifecycle import Job, JobStatus
 from colony_actor.runtime import json_pieces, threads, timestamps
 
@@ -383,7 +384,7 @@ def decode(row_id: object, body: object) -> Job:
         params=params,
         result=doc["result"],
         error=_optional_text(doc, "error"),
-        error_kind=_optional_text(doc, "error_kind"),
+        error_kind=_failure_kind(_optional_text(doc, "error_kind")),
         started_at=_optional_moment(doc["started_at"]),
         finished_at=_optional_moment(doc["finished_at"]),
         version=_integer(doc, "version"),
@@ -405,6 +406,16 @@ def _encode_or_log(job: Job) -> bytes | None:
     except (TypeError, ValueError, RecursionError) as exc:
         log.error("journal_encode_failed", job_id=job.id, error=_describe(exc))
         return None
+
+
+def _failure_kind(value: str | None) -> FailureKind | None:
+    # A kind this version does not know (written by a newer one) still reads as a failure.
+    if value is None:
+        return None
+    try:
+        return FailureKind(value)
+    except ValueError:
+        return FailureKind.OPERATION_FAILED
 
 
 def _optional_moment(value: Any) -> datetime | None:
