@@ -6,15 +6,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from colony_actor import locations
 from colony_actor.client.http import ClientError, ColonyClient
-from colony_actor.service import config
 
 # operation -> (job path, what its argument is, or None)
 OPERATIONS: dict[str, tuple[str, str | None]] = {
@@ -28,20 +27,21 @@ OPERATIONS: dict[str, tuple[str, str | None]] = {
 
 
 def _password(args: argparse.Namespace) -> str:
-    if args.password_file is not None:
-        return Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
-    if os.environ.get("COLONY_ACTOR_PASSWORD"):
-        return os.environ["COLONY_ACTOR_PASSWORD"]
-    data_dir = args.data_dir or config.load().data_dir
-    return (Path(data_dir) / "password").read_text(encoding="utf-8").rstrip("\r\n")
+    data_dir = locations.data_dir(args.data_dir, os.environ)
+    password = locations.find_password(args.password_file, os.environ, data_dir)
+    if password is None:
+        raise locations.PasswordError(
+            f"{locations.password_file(data_dir)} does not exist")
+    return password
 
 
 def main(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     try:
         password = _password(args)
-    except OSError as exc:
-        console.print(f"[red]No password: {exc}. Use --password-file or COLONY_ACTOR_PASSWORD.")
+    except locations.PasswordError as exc:
+        console.print(f"[red]No password: {exc}. Use --password-file or "
+                      f"{locations.PASSWORD_ENV}.")
         return 2
     try:
         with ColonyClient(args.url) as client:

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from colony_actor import locations
 
-ENV_PREFIX = "COLONY_ACTOR_"
 JOB_TYPES = ("refreshcache", "uploadall", "uploadpod", "refreshref", "search", "getsubjectdata")
 
 
@@ -92,7 +91,7 @@ class Settings:
     def data_dir(self) -> Path:
         if self.storage.data_dir:
             return Path(self.storage.data_dir).expanduser()
-        return Path(platformdirs.user_data_dir("colony-actor", appauthor=False))
+        return locations.default_data_dir()
 
     @property
     def network_dir(self) -> Path:
@@ -146,7 +145,7 @@ def env_variables() -> dict[str, str]:
 
 
 def _env_name(dotted: str) -> str:
-    return ENV_PREFIX + dotted.replace(".", "_").upper()
+    return locations.ENV_PREFIX + dotted.replace(".", "_").upper()
 
 
 def _section_types() -> dict[str, type]:
