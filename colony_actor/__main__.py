@@ -2,4 +2,6 @@
 
 from colony_actor.cli.main import main
 
-raise SystemExit(main())
+# Spawned worker processes import the main module again: only a real start runs the CLI.
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,13 +10,10 @@ from typing import Any
 import trio
 from quart_trio import QuartTrio
 
+from colony_actor import locations
 from colony_actor.api.app import create_app
-from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
-from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.jobs.runner import JobRunner, RunnerSettings
-from colony_actor.service import config
-from colony_actor.service.metrics import Metrics
+from colony_actor.service import config, identity, wiring
 from colony_actor.service.services import Services
 from colony_actor.service.tokens import TokenAuthority
 
@@ -30,7 +27,6 @@ SECRET = b"s" * 32
 class Harness:
     app: QuartTrio
     services: Services
-    network: LocalNetwork
     token: str
 
     @property
@@ -50,27 +46,24 @@ def settings_for(data_dir: Path, network_dir: Path, **sections: dict[str, Any]) 
 async def build(nursery: trio.Nursery, data_dir: Path, network_dir: Path, *,
                 mnemonic: str | None = MNEMONIC, latency_ms: float = 0,
                 **sections: dict[str, Any]) -> Harness:
-    settings = settings_for(data_dir, network_dir, **sections)
-    for directory in (data_dir, network_dir):
-        await trio.to_thread.run_sync(lambda d=directory: d.mkdir(parents=True, exist_ok=True))
-    if KeyStore.exists(data_dir):
-        keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
-    else:
-        keys = await trio.to_thread.run_sync(KeyStore.create, data_dir, PASSWORD, mnemonic)
-    network = LocalNetwork(network_dir, latency_ms=latency_ms)
-    colony = await Colony.open(data_dir, network, keys,
-                               scratchpad_limit=settings.network.scratchpad_limit,
-                               concurrency=settings.network.concurrency,
-                               search_timeout=settings.search.timeout_seconds)
-    runner = JobRunner(RunnerSettings(queue_size=settings.jobs.queue_size,
-                                      retention_seconds=settings.jobs.retention_seconds,
-                                      max_retained=settings.jobs.max_retained,
-                                      timeouts=dict(settings.jobs.timeout_seconds)))
-    await nursery.start(runner.run)
+    """The daemon's parts as `service/wiring.py` builds them, running in `nursery` (closed
+    when it ends), and the app around them: everything but the socket."""
+    network = {"latency_ms": latency_ms, **sections.pop("network", {})}
+    settings = settings_for(data_dir, network_dir, network=network, **sections)
+    await trio.to_thread.run_sync(wiring.prepare_dirs, settings)
+    env = {locations.MNEMONIC_ENV: mnemonic} if mnemonic else {}
+    keys = await trio.to_thread.run_sync(identity.open_key_store, data_dir, PASSWORD, env)
     auth = TokenAuthority(SECRET, PASSWORD, settings.auth.token_ttl_seconds)
-    services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
-                        metrics=Metrics())
-    return Harness(create_app(services), services, network, auth.issue())
+    services: Services = await nursery.start(_run, settings, keys, auth)
+    return Harness(create_app(services), services, auth.issue())
+
+
+async def _run(settings: config.Settings, keys: KeyStore, auth: TokenAuthority, *,
+               task_status: trio.TaskStatus[Services] = trio.TASK_STATUS_IGNORED) -> None:
+    async with wiring.opened(settings, keys, auth) as services, \
+            trio.open_nursery() as nursery:
+        await wiring.start(services, nursery)
+        task_status.started(services)
 
 
 async def wait_terminal(harness: Harness, client: Any, job_id: str) -> dict[str, Any]:

@@ -1,23 +1,19 @@
-"""Builds the Quart-Trio app: routes, the bearer check, the JSON error shape, health,
-metrics and the token endpoint. Given its services; it owns no task of its own (the
-supervisor's nursery owns the runner), so it never serves in front of a dead actor."""
+"""Builds the Quart-Trio app: the bearer check, the JSON error shape, and the routes of
+`api/routes/`. Given its services; it owns no task of its own (the supervisor's nursery
+owns the runner), so it never serves in front of a dead actor."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import structlog
-from quart import Response, jsonify, request
+from quart import Response, request
 from quart_trio import QuartTrio
 
-from colony_actor import __version__
-from colony_actor.api import params
 from colony_actor.api.access_log import AccessLog
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError, error_response, from_exception
-from colony_actor.api.openapi import document as openapi_document
-from colony_actor.api.routes import jobs, pods, synchronous
-from colony_actor.runtime import timestamps
+from colony_actor.api.routes import events, jobs, pods, synchronous, system
 from colony_actor.service.services import Services
 
 log = structlog.get_logger("colony_actor.api")
@@ -62,33 +58,12 @@ def create_app(services: Services) -> QuartTrio:
             response.headers["Retry-After"] = "1"
         return response
 
-    @app.post("/auth/token")
-    async def issue_token() -> Response:
-        body = await params.json_object("password")
-        if not services.auth.password_matches(body["password"]):
-            raise ApiError("UNAUTHORIZED", 401, "Wrong password")
-        return jsonify({"token": services.auth.issue(), "expires_in": services.auth.ttl_seconds,
-                        "token_type": "Bearer"})
-
-    @app.get("/health")
-    async def health() -> Response:
-        return jsonify({"status": "healthy", "timestamp": timestamps.now_wire(),
-                        "version": __version__,
-                        "runner": "busy" if services.runner.busy else "idle"})
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        services.metrics.retained.set(len(services.runner))
-        return Response(services.metrics.render(), mimetype="text/plain; version=0.0.4")
-
-    @app.get("/openapi.json")
-    async def openapi() -> Response:
-        return jsonify(openapi_document(app))
-
     bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]
     jobs.register(app, services, bodies)
+    events.register(app, services, bodies)
     synchronous.register(app, services, bodies)
     pods.register(app, services, bodies)
+    system.register(app, services)
     return app
 
 

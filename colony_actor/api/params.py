@@ -8,12 +8,14 @@ parameter; nothing here touches the runner or the store. A large body (up to
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from quart import request
 
 from colony_actor.api.errors import invalid
 from colony_actor.runtime import threads
+from colony_actor.service.catalogue import Argument, JobType
 
 MAX_LIMIT = 1000
 
@@ -75,3 +77,68 @@ async def json_object(*fields: str) -> dict[str, Any]:
         if not isinstance(value, str) or not value.strip():
             raise invalid(f"Field {name!r} is required and must be a non-empty string")
     return body
+
+
+def search_form(fields: Mapping[str, Any], limit_raw: Any, default_limit: int
+                ) -> tuple[dict[str, Any], str]:
+    """The query mapping colony validates (`parse_query`), built from a search form's
+    fields, and the label its start message shows. The limit is checked here: the fields'
+    own, else `limit_raw` (the `limit` query parameter); an advanced query takes one only
+    from its fields."""
+    query = dict(fields)
+    if "limit" in query:
+        query["limit"] = limit(query["limit"], default_limit)
+    elif query.get("type") != "advanced":
+        query["limit"] = limit(limit_raw, default_limit)
+    label = (query.get("text") or query.get("type_uri") or query.get("predicate_uri")
+             or query.get("sparql") or query.get("type") or "")
+    return query, str(label)
+
+
+async def job_search(default_limit: int) -> tuple[dict[str, Any], str]:
+    """The search form of a job start: `?q=&limit=`, else a JSON body (a form object, or
+    a string of text)."""
+    q = request.args.get("q")
+    if q is not None:
+        return search_form({"type": "text", "text": q}, request.args.get("limit"),
+                           default_limit)
+    body = await json_body(required=False)
+    if isinstance(body, str):
+        return search_form({"type": "text", "text": body}, None, default_limit)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise invalid("The search body must be a JSON object or a string")
+    return search_form(body, request.args.get("limit"), default_limit)
+
+
+def synchronous_search(default_limit: int) -> tuple[dict[str, Any], str]:
+    """The search form of GET /api/v1/search, all in query parameters: `?q=` for text,
+    or `?type=` with the form's own fields (`q` stands for `text`)."""
+    args = request.args
+    search_type = args.get("type")
+    if search_type is None:
+        fields: dict[str, Any] = {"type": "text", "text": args.get("q", "")}
+    else:
+        fields = {"type": search_type}
+        for name in ("q", "text", "type_uri", "predicate_uri", "sparql"):
+            if name in args:
+                fields["text" if name == "q" else name] = args[name]
+    return search_form(fields, args.get("limit"), default_limit)
+
+
+async def job_argument(job_type: JobType, path: Mapping[str, str], default_limit: int, *,
+                       synchronous: bool = False) -> tuple[Any, str | None]:
+    """The argument a job type takes, read from the request (its path values `path`), and
+    the label its start message shows (None: the argument itself)."""
+    argument = job_type.argument
+    if argument is None:
+        return None, None
+    if argument is Argument.QUERY:
+        if synchronous:
+            return synchronous_search(default_limit)
+        return await job_search(default_limit)
+    raw = path[argument.value]
+    if argument is Argument.DEPTH:
+        return non_negative_int(argument.value, raw), None
+    return raw, None

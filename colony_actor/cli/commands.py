@@ -1,5 +1,8 @@
 """The CLI's client side: `colony-actor run|jobs|cancel` against a running daemon, with a
-progress bar that follows the job's Server-Sent Events. It only uses `client.py`."""
+progress bar that follows the job's Server-Sent Events.
+
+It talks to the daemon only through `client/` and reads only the pure-data job catalogue
+and `locations`: it must never import the daemon's parts."""
 
 from __future__ import annotations
 
@@ -14,16 +17,7 @@ from rich.table import Table
 
 from colony_actor import locations
 from colony_actor.client.http import ClientError, ColonyClient
-
-# operation -> (job path, what its argument is, or None)
-OPERATIONS: dict[str, tuple[str, str | None]] = {
-    "refresh": ("cache/refresh", None),
-    "upload": ("cache/upload", None),
-    "upload-pod": ("cache/upload/{}", "pod"),
-    "refresh-ref": ("cache/refresh/{}", "depth"),
-    "search": ("search", "query"),
-    "subject": ("search/subject/{}", "subject"),
-}
+from colony_actor.service import catalogue
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -62,16 +56,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _run(client: ColonyClient, args: argparse.Namespace, console: Console) -> int:
-    path, needs = OPERATIONS[args.operation]
-    if needs is not None and not args.argument:
-        console.print(f"[red]{args.operation} needs a {needs}")
+    job_type = catalogue.BY_COMMAND[args.operation]
+    argument = job_type.argument
+    if argument is not None and not args.argument:
+        console.print(f"[red]{args.operation} needs a {argument.value}")
         return 2
     params: dict[str, Any] = {}
-    if args.operation == "search":
+    if argument is not None and not argument.in_path:
         params["q"] = args.argument
-    else:
-        path = path.format(args.argument)
-    started = client.start(path, params=params, queue=args.queue)
+    started = client.start(job_type.job_path(args.argument), params=params, queue=args.queue)
     job_id = started["job_id"]
     if args.detach:
         print(job_id)

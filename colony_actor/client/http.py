@@ -6,13 +6,12 @@ internals, so a script that uses it works against any daemon that keeps the cont
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 
-TERMINAL = frozenset({"completed", "failed", "cancelled"})
+from colony_actor.client.events import job_events
 
 
 class ClientError(Exception):
@@ -92,17 +91,3 @@ class ColonyClient:
                 raise ClientError(stream.status_code, stream.json())
             yield from job_events(stream.iter_lines())
 
-
-def job_events(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-    """The job states of a job's Server-Sent Events stream, read line by line, up to the
-    terminal one."""
-    data: list[str] = []
-    for line in lines:
-        if line.startswith("data:"):
-            data.append(line[5:].strip())
-        elif not line and data:
-            job: dict[str, Any] = json.loads("\n".join(data))
-            data = []
-            yield job
-            if job["status"] in TERMINAL:
-                return

@@ -1,84 +1,85 @@
-"""Binds each job type to a Colony call: the only module that knows both jobs and colony.
+"""The job catalogue: every job type, the one place each is described.
 
-Each function answers a `JobRequest` whose operation calls the Colony facade, turns its
-(done, total, message) progress into the runner's fraction, and turns domain errors into
-`OperationError`s whose kind the HTTP layer understands. It must never touch job state.
+For each type: its name on the wire, the words the command line uses for it, the route
+that starts it (and the synchronous route that runs it, if any), the argument it takes
+and its start message. The settings (`service/config.py`), the HTTP routes (`api/routes/`)
+and the command line (`cli/`) all read this table; `service/operations.py` binds each type
+to the Colony call that does its work, and a test checks that every type has one.
+
+Pure data: the command line imports it to start, so it must never import anything but the
+standard library (no jobs, no colony, no pyoxigraph).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
-
-from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
-from colony_actor.colony.facade import Colony, ProgressReporter
-from colony_actor.jobs.errors import FailureKind, OperationError
-from colony_actor.jobs.runner import JobRequest, ProgressFn
-
-REFRESH_CACHE = "refreshcache"
-UPLOAD_ALL = "uploadall"
-UPLOAD_POD = "uploadpod"
-REFRESH_REF = "refreshref"
-SEARCH = "search"
-GET_SUBJECT_DATA = "getsubjectdata"
+import enum
+from dataclasses import dataclass
+from typing import Final
 
 
-def _adapt(progress: ProgressFn) -> ProgressReporter:
-    def report(done: int, total: int, message: str) -> None:
-        progress(done / total if total > 0 else 0.0, message)
+class Argument(enum.Enum):
+    """What a job type takes, named as its job parameter and its route placeholder."""
 
-    return report
+    DEPTH = "depth"      # a non-negative integer, in the path
+    POD = "pod"          # a pod's address or name, in the path
+    SUBJECT = "subject"  # a subject, in the path
+    QUERY = "query"      # a search form: `?q=` and `?limit=`, or a JSON body
 
-
-def _job(job_type: str, start_message: str, params: Mapping[str, Any],
-         call: Callable[[ProgressReporter], Awaitable[Any]], *, queue: bool = False,
-         idempotency_key: str | None = None, fingerprint: str = "") -> JobRequest:
-    async def operation(progress: ProgressFn) -> Any:
-        try:
-            return await call(_adapt(progress))
-        except InvalidInput as exc:
-            raise OperationError(str(exc), FailureKind.INVALID_REQUEST) from exc
-        except PodNotFound as exc:
-            raise OperationError(str(exc), FailureKind.POD_NOT_FOUND) from exc
-        except SearchTimeout as exc:
-            raise OperationError(str(exc), FailureKind.TIMEOUT) from exc
-        except ColonyError as exc:
-            raise OperationError(str(exc)) from exc
-
-    return JobRequest(job_type=job_type, operation=operation, start_message=start_message,
-                      params=dict(params), queue=queue, idempotency_key=idempotency_key,
-                      fingerprint=fingerprint or json.dumps([job_type, params], sort_keys=True))
+    @property
+    def in_path(self) -> bool:
+        return self is not Argument.QUERY
 
 
-class Operations:
-    """Builds the job request for each operation of the seed (and upload_pod)."""
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    # Its name in code (route endpoints, OpenAPI operation ids).
+    operation: str
+    # The command line's word for it: `colony-actor run <command> [argument]`.
+    command: str
+    # The start route, under /api/v1/jobs/; `{<argument>}` marks a path argument.
+    path: str
+    argument: Argument | None
+    # `{<argument>}` takes the argument as the request gave it (a search: its text).
+    start_message: str
+    # The synchronous route that runs it (method, path under /api/v1/), if there is one.
+    synchronous: tuple[str, str] | None = None
 
-    def __init__(self, colony: Colony) -> None:
-        self.colony = colony
+    def message(self, label: str = "") -> str:
+        """The start message for an argument shown as `label`."""
+        if self.argument is None:
+            return self.start_message
+        return self.start_message.format(**{self.argument.value: label})
 
-    def refresh_cache(self, **options: Any) -> JobRequest:
-        return _job(REFRESH_CACHE, "Cache refresh job started", {},
-                    self.colony.refresh_cache, **options)
+    def job_path(self, argument: str | None = None) -> str:
+        """The start route's path under /api/v1/jobs/ with the argument in its place."""
+        if self.argument is None or not self.argument.in_path:
+            return self.path
+        return self.path.format(**{self.argument.value: argument})
 
-    def upload_all(self, **options: Any) -> JobRequest:
-        return _job(UPLOAD_ALL, "Upload all job started", {}, self.colony.upload_all, **options)
 
-    def upload_pod(self, pod: str, **options: Any) -> JobRequest:
-        return _job(UPLOAD_POD, "Upload pod job started", {"pod": pod},
-                    lambda progress: self.colony.upload_pod(pod, progress), **options)
+REFRESH_CACHE: Final = JobType(
+    "refreshcache", "refresh_cache", "refresh", "cache/refresh", None,
+    "Cache refresh job started", synchronous=("POST", "cache"))
+UPLOAD_ALL: Final = JobType(
+    "uploadall", "upload_all", "upload", "cache/upload", None,
+    "Upload all job started", synchronous=("PUT", "cache"))
+UPLOAD_POD: Final = JobType(
+    "uploadpod", "upload_pod", "upload-pod", "cache/upload/{pod}", Argument.POD,
+    "Upload pod job started")
+REFRESH_REF: Final = JobType(
+    "refreshref", "refresh_ref", "refresh-ref", "cache/refresh/{depth}", Argument.DEPTH,
+    "Refresh ref job started with depth {depth}", synchronous=("POST", "cache/{depth}"))
+SEARCH: Final = JobType(
+    "search", "search", "search", "search", Argument.QUERY,
+    "Search job started for: {query}", synchronous=("GET", "search"))
+GET_SUBJECT_DATA: Final = JobType(
+    "getsubjectdata", "subject_data", "subject", "search/subject/{subject}", Argument.SUBJECT,
+    "Get subject data job started for: {subject}",
+    synchronous=("GET", "search/subject/{subject}"))
 
-    def refresh_ref(self, depth: int, **options: Any) -> JobRequest:
-        return _job(REFRESH_REF, f"Refresh ref job started with depth {depth}", {"depth": depth},
-                    lambda progress: self.colony.refresh_ref(depth, progress), **options)
-
-    def search(self, query: Mapping[str, Any], label: str, **options: Any) -> JobRequest:
-        return _job(SEARCH, f"Search job started for: {label}", {"query": dict(query)},
-                    lambda progress: self.colony.search(query, progress), **options)
-
-    def get_subject_data(self, subject: str, **options: Any) -> JobRequest:
-        async def call(progress: ProgressReporter) -> Any:
-            return await self.colony.get_subject_data(subject)
-
-        return _job(GET_SUBJECT_DATA, f"Get subject data job started for: {subject}",
-                    {"subject": subject}, call, **options)
+JOB_TYPES: Final = (REFRESH_CACHE, UPLOAD_ALL, UPLOAD_POD, REFRESH_REF, SEARCH,
+                    GET_SUBJECT_DATA)
+NAMES: Final = tuple(job_type.name for job_type in JOB_TYPES)
+BY_NAME: Final = {job_type.name: job_type for job_type in JOB_TYPES}
+BY_COMMAND: Final = {job_type.command: job_type for job_type in JOB_TYPES}

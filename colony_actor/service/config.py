@@ -1,5 +1,9 @@
 """Settings: the embedded defaults, then a TOML file, then the environment, then flags.
 
+The dataclasses below are the one home of every default: the daemon's parts take each value
+from `Settings` and hold no default of their own, and a test checks that the shipped
+`config/colony-actor.toml` says exactly these.
+
 Every setting `section.key` has the environment variable `COLONY_ACTOR_SECTION_KEY`
 (`network.latency_ms` is `COLONY_ACTOR_NETWORK_LATENCY_MS`); per-job-type time limits
 `jobs.timeout_seconds.<type>` are `COLONY_ACTOR_JOBS_TIMEOUT_SECONDS_<TYPE>`. This module
@@ -17,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from colony_actor import locations
-
-JOB_TYPES = ("refreshcache", "uploadall", "uploadpod", "refreshref", "search", "getsubjectdata")
+from colony_actor.service.catalogue import NAMES as JOB_TYPES
 
 
 class ConfigError(Exception):

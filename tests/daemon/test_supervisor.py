@@ -9,6 +9,7 @@ import pytest
 import trio
 
 from colony_actor.daemon import supervisor
+from colony_actor.service import wiring
 from tests.support import MNEMONIC, PASSWORD, settings_for
 
 
@@ -26,7 +27,7 @@ async def test_a_dead_runner_stops_the_server(tmp_path: Path) -> None:
             # Kill the actor the way a bug would: its inbox ends without a graceful stop.
             started.services.runner._inbox_send.close()
             await trio.sleep_forever()
-    assert caught.group_contains(supervisor.RunnerDied)
+    assert caught.group_contains(wiring.RunnerDied)
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient(base_url=url) as client:
             await client.get("/health")

@@ -1,19 +1,23 @@
-"""The legacy synchronous routes: the same operations through the same runner (so the
-same mutual exclusion), answered with the operation's result directly."""
+"""The legacy synchronous routes: each job type of the catalogue that has one runs through
+the same runner (so the same mutual exclusion) and answers with the operation's result
+directly, or with the error its failure kind maps to."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from quart import Response, request
+from quart import Response
 from quart_trio import QuartTrio
 
 from colony_actor.api import params
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError
+from colony_actor.api.routes import API, rule
 from colony_actor.jobs.errors import FailureKind
 from colony_actor.jobs.lifecycle import JobStatus
 from colony_actor.jobs.runner import JobRequest
+from colony_actor.service import catalogue
+from colony_actor.service.catalogue import JobType
 from colony_actor.service.services import Services
 
 # How a failed job's kind shows on a synchronous route.
@@ -32,46 +36,21 @@ async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) 
     raise ApiError(code, status, job.error or "The operation failed", job_id=job.id)
 
 
-def legacy_search_query(services: Services) -> tuple[dict[str, Any], str]:
-    args = request.args
-    default = services.settings.search.default_limit
-    search_type = args.get("type")
-    if search_type is None:
-        text = args.get("q", "")
-        query: dict[str, Any] = {"type": "text", "text": text}
-        label = text
-    else:
-        query = {"type": search_type}
-        for name in ("q", "text", "type_uri", "predicate_uri", "sparql"):
-            if name in args:
-                query["text" if name == "q" else name] = args[name]
-        label = search_type
-    if search_type != "advanced":
-        query["limit"] = params.limit(args.get("limit"), default)
-    return query, label
+def _runner(services: Services, bodies: Bodies, job_type: JobType
+            ) -> Callable[..., Awaitable[Response]]:
+    async def run(**path: str) -> Response:
+        argument, label = await params.job_argument(
+            job_type, path, services.settings.search.default_limit, synchronous=True)
+        return await run_sync(services, bodies,
+                              services.operations.request(job_type, argument, label))
+
+    return run
 
 
 def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
-    ops = services.operations
-
-    @app.post("/api/v1/cache")
-    async def refresh_cache() -> Response:
-        return await run_sync(services, bodies, ops.refresh_cache())
-
-    @app.put("/api/v1/cache")
-    async def upload_all() -> Response:
-        return await run_sync(services, bodies, ops.upload_all())
-
-    @app.post("/api/v1/cache/<depth>")
-    async def refresh_ref(depth: str) -> Response:
-        value = params.non_negative_int("depth", depth)
-        return await run_sync(services, bodies, ops.refresh_ref(value))
-
-    @app.get("/api/v1/search")
-    async def search() -> Response:
-        query, label = legacy_search_query(services)
-        return await run_sync(services, bodies, ops.search(query, label))
-
-    @app.get("/api/v1/search/subject/<path:subject>")
-    async def subject_data(subject: str) -> Response:
-        return await run_sync(services, bodies, ops.get_subject_data(subject))
+    for job_type in catalogue.JOB_TYPES:
+        if job_type.synchronous is None:
+            continue
+        method, path = job_type.synchronous
+        app.route(f"{API}/{rule(path, job_type.argument)}", methods=[method],
+                  endpoint=job_type.operation)(_runner(services, bodies, job_type))

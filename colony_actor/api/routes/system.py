@@ -1,0 +1,39 @@
+"""The routes around the API: /auth/token, /health, /metrics and /openapi.json (API.md §6).
+They read the services; none of them starts or changes a job."""
+
+from __future__ import annotations
+
+from quart import Response, jsonify
+from quart_trio import QuartTrio
+
+from colony_actor import __version__
+from colony_actor.api import params
+from colony_actor.api.errors import ApiError
+from colony_actor.api.openapi import document as openapi_document
+from colony_actor.runtime import timestamps
+from colony_actor.service.services import Services
+
+
+def register(app: QuartTrio, services: Services) -> None:
+    @app.post("/auth/token")
+    async def issue_token() -> Response:
+        body = await params.json_object("password")
+        if not services.auth.password_matches(body["password"]):
+            raise ApiError("UNAUTHORIZED", 401, "Wrong password")
+        return jsonify({"token": services.auth.issue(), "expires_in": services.auth.ttl_seconds,
+                        "token_type": "Bearer"})
+
+    @app.get("/health")
+    async def health() -> Response:
+        return jsonify({"status": "healthy", "timestamp": timestamps.now_wire(),
+                        "version": __version__,
+                        "runner": "busy" if services.runner.busy else "idle"})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        services.metrics.retained.set(len(services.runner))
+        return Response(services.metrics.render(), mimetype="text/plain; version=0.0.4")
+
+    @app.get("/openapi.json")
+    async def openapi() -> Response:
+        return jsonify(openapi_document(app))
