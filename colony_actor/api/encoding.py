@@ -46,6 +46,15 @@ INLINE_JOB_BYTES: Final = 16 << 10
 JSON: Final = "application/json"
 
 
+@dataclass(frozen=True)
+class BodiesStatistics:
+    """What `Bodies` holds: encoded job resources kept, their bytes, encodings under way."""
+
+    kept: int
+    kept_bytes: int
+    encoding: int
+
+
 @dataclass
 class _Encoding:
     """An encoding under way, and its body once made (kept or not)."""
@@ -97,6 +106,10 @@ class Bodies:
             del self._encoding[key]
             encoding.done.set()
         return encoding.body
+
+    def statistics(self) -> BodiesStatistics:
+        return BodiesStatistics(kept=len(self._kept), kept_bytes=self._kept_bytes,
+                                encoding=len(self._encoding))
 
     async def result(self, job: Job) -> Any:
         """The job's result to encode: as the JSON text the journal stored when it was

@@ -7,6 +7,7 @@ from quart_trio import QuartTrio
 
 from colony_actor.api import params
 from colony_actor.api.encoding import Bodies
+from colony_actor.api.routes import API
 from colony_actor.runtime import timestamps
 from colony_actor.service.services import Services
 
@@ -14,12 +15,12 @@ from colony_actor.service.services import Services
 def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     colony = services.colony
 
-    @app.get("/api/v1/pods")
+    @app.get(f"{API}/pods")
     async def list_pods() -> Response:
         pods = await colony.list_pods()
         return await bodies.response_of(lambda: {"pods": [pod.to_json() for pod in pods]})
 
-    @app.post("/api/v1/pods")
+    @app.post(f"{API}/pods")
     async def create_pod() -> Response:
         body = await params.json_object("name")
         pod = await colony.create_pod(body["name"])
@@ -28,19 +29,19 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
         response.status_code = 201
         return response
 
-    @app.post("/api/v1/pods/<pod>")
+    @app.post(f"{API}/pods/<pod>")
     async def rename_pod(pod: str) -> Response:
         body = await params.json_object("name")
         renamed = await colony.rename_pod(pod, body["name"])
         return jsonify({"address": renamed.address, "name": renamed.name,
                     "timestamp": timestamps.now_wire()})
 
-    @app.delete("/api/v1/pods/<pod>")
+    @app.delete(f"{API}/pods/<pod>")
     async def remove_pod(pod: str) -> Response:
         await colony.remove_pod(pod)
         return Response("", status=204)
 
-    @app.post("/api/v1/pods/<pod>/pod_ref")
+    @app.post(f"{API}/pods/<pod>/pod_ref")
     async def add_pod_ref(pod: str) -> Response:
         body = await params.json_object("pod_ref")
         await colony.add_pod_ref(pod, body["pod_ref"])
@@ -49,17 +50,17 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
         response.status_code = 201
         return response
 
-    @app.delete("/api/v1/pods/<pod>/pod_ref")
+    @app.delete(f"{API}/pods/<pod>/pod_ref")
     async def remove_pod_ref(pod: str) -> Response:
         body = await params.json_object("pod_ref")
         await colony.remove_pod_ref(pod, body["pod_ref"])
         return Response("", status=204)
 
-    @app.put("/api/v1/pods/<pod>/<path:subject>")
+    @app.put(f"{API}/pods/<pod>/<path:subject>")
     async def put_subject_data(pod: str, subject: str) -> Response:
         body = await params.json_body()
         return await bodies.response(await colony.put_subject_data(pod, subject, body))
 
-    @app.get("/api/v1/updates")
+    @app.get(f"{API}/updates")
     async def updates() -> Response:
         return await bodies.response(await colony.updates())
