@@ -1,17 +1,16 @@
 """JSON bodies that can be large, encoded in a worker thread instead of on the event loop.
 
-A job's result has no fixed size: an advanced query answers up to 100,000 rows, 21 to 23 MB
-of JSON, which `json.dumps` takes about 300 ms to write. Written on the event loop, that
-held every other request for as long (/health max 1,053 ms around such a query before
-this module; see docs/benchmarks.md §2). So a body that carries a result, a list of
+A job's result has no fixed size: an advanced query answers up to 100,000 rows, over 20 MB
+of JSON, which `json.dumps` takes hundreds of milliseconds to write; on the event loop that
+would hold every other request as long. So a body that carries a result, a list of
 unbounded length or a large parameter is encoded here in a worker thread; a small job
 resource is encoded inline, where handing it to a thread would cost more than encoding it.
 The encoding itself is written in pieces (`json_pieces`): the C encoder holds the GIL for
-a whole call, so a worker thread encoding 22 MB in one call still held the loop 250 ms.
+a whole call, so even from a worker thread one call on a large body would stall the loop.
 
 A result moved out of memory is spliced in as the JSON text SQLite cuts out of the job
-journal (`json_pieces.Raw`, as bytes), not rebuilt as Python objects: `json.loads` of a 21 MB result
-held the GIL about 150 ms.
+journal (`json_pieces.Raw`, as bytes), not rebuilt as Python objects: parsing it back
+would hold the GIL about as long as encoding it.
 
 A job snapshot never changes once made (a new version is a new snapshot, and a result
 moved out of memory reads back as the same JSON), so its encoded resource is kept per

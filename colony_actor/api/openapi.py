@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document, derived from the app's own routes so it cannot drift from
-them. Each operation lists its parameters and the error shape of API.md §1."""
+them. Each operation lists its parameters and the error shape of API.md §1. It must never
+describe a route by hand: a route is documented by being registered."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from colony_actor.service import config
+from colony_actor.service import catalogue, config
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "colony-actor.toml"
 
@@ -25,6 +25,12 @@ def test_every_setting_of_the_file_has_its_environment_variable() -> None:
         if section == "jobs" and key.startswith("timeout_seconds"):
             continue
         assert f"\n{key} = " in text, f"{dotted} is missing from {SHIPPED.name}"
+
+
+def test_the_shipped_file_names_every_job_type() -> None:
+    listed = next(line for line in SHIPPED.read_text().splitlines()
+                  if line.startswith("# Types: "))
+    assert listed.removeprefix("# Types: ").rstrip(".").split(", ") == list(catalogue.NAMES)
 
 
 def test_precedence(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """The legacy synchronous routes: each job type of the catalogue that has one runs through
 the same runner (so the same mutual exclusion) and answers with the operation's result
-directly, or with the error its failure kind maps to."""
+directly, or with the error its failure kind maps to. A synchronous route must never run
+an operation itself: it is a job the client waits for."""
 
 from __future__ import annotations
 
