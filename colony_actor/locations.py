@@ -1,5 +1,5 @@
-"""Where an install keeps its data, the names of its environment variables, and where its
-password comes from.
+"""Where an install keeps its data and listens, the names of its environment variables,
+and where its password comes from.
 
 Both sides read this module: the daemon (`service/config.py`, `service/identity.py`) and
 the command line, which must start without loading the daemon. So it imports nothing of
@@ -25,6 +25,11 @@ MNEMONIC_ENV = ENV_PREFIX + "MNEMONIC"
 # variable by one rule; a test checks that this one follows it).
 DATA_DIR_ENV = ENV_PREFIX + "STORAGE_DATA_DIR"
 PASSWORD_FILE = "password"
+# The daemon's default address (the defaults of `server.listen` and `server.port`), and
+# so the URL the client and the command line try first.
+DEFAULT_LISTEN = "127.0.0.1"
+DEFAULT_PORT = 3000
+DEFAULT_URL = f"http://{DEFAULT_LISTEN}:{DEFAULT_PORT}"
 
 
 class PasswordError(Exception):

@@ -23,8 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     subcommands = parser.add_subparsers(dest="command", required=True)
     serve = subcommands.add_parser("serve", help="run the daemon")
     serve.add_argument("--config", type=Path, help="TOML configuration file")
-    serve.add_argument("--listen", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="TCP port (default 3000; 0 picks a free one)")
+    serve.add_argument("--listen",
+                       help=f"address to listen on (default {locations.DEFAULT_LISTEN})")
+    serve.add_argument("--port", type=int, help=f"TCP port (default {locations.DEFAULT_PORT}; "
+                                                 "0 picks a free one)")
     serve.add_argument("--data-dir", type=Path, help="data directory")
     serve.add_argument("--network-dir", type=Path,
                        help="local network directory (default <data-dir>/network)")
@@ -34,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="simulated delay of every network read and write")
 
     def client_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("--url", default="http://127.0.0.1:3000", help="daemon URL")
+        command.add_argument("--url", default=locations.DEFAULT_URL, help="daemon URL")
         command.add_argument("--password-file", type=Path,
                              help=f"password file (default: ${locations.PASSWORD_ENV}, then "
                                   f"<data-dir>/{locations.PASSWORD_FILE})")

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from colony_actor.client.events import job_events
+from colony_actor.locations import DEFAULT_URL
 
 
 class ClientError(Exception):
@@ -24,7 +25,7 @@ class ClientError(Exception):
 
 
 class ColonyClient:
-    def __init__(self, base_url: str = "http://127.0.0.1:3000", token: str | None = None,
+    def __init__(self, base_url: str = DEFAULT_URL, token: str | None = None,
                  timeout: float = 30.0) -> None:
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
         if token:

@@ -30,8 +30,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ServerSettings:
-    listen: str = "127.0.0.1"
-    port: int = 3000
+    listen: str = locations.DEFAULT_LISTEN
+    port: int = locations.DEFAULT_PORT
     max_body_bytes: int = 16 * 1024 * 1024
 
 
