@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from colony_actor import locations
-from colony_actor.service.catalogue import NAMES as JOB_TYPES
+from colony_actor.service import catalogue
 
 
 class ConfigError(Exception):
@@ -140,7 +140,7 @@ def env_variables() -> dict[str, str]:
         for leaf in dataclasses.fields(cls):
             dotted = f"{section}.{leaf.name}"
             if dotted == "jobs.timeout_seconds":
-                for job_type in JOB_TYPES:
+                for job_type in catalogue.NAMES:
                     names[f"{dotted}.{job_type}"] = _env_name(f"{dotted}.{job_type}")
             else:
                 names[dotted] = _env_name(dotted)
@@ -183,9 +183,9 @@ def _put_timeouts(values: dict[str, dict[str, Any]], key: str, value: Any,
     else:
         items = [(key.removeprefix("timeout_seconds."), value)]
     for job_type, limit in items:
-        if job_type not in JOB_TYPES:
+        if job_type not in catalogue.NAMES:
             raise ConfigError(f"Unknown job type {job_type!r} in jobs.timeout_seconds "
-                              f"(from {source}); known: {', '.join(JOB_TYPES)}")
+                              f"(from {source}); known: {', '.join(catalogue.NAMES)}")
         seconds = _coerce(f"jobs.timeout_seconds.{job_type}", limit, float, source)
         if seconds <= 0:
             timeouts.pop(job_type, None)  # 0 or less means no limit
