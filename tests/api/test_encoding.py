@@ -160,7 +160,7 @@ async def test_every_route_answers_a_large_result_whole(harness: Harness) -> Non
     assert len(json.dumps(result)) > INLINE_MAX_BYTES
     snapshot = harness.services.runner.get(job_id)
     assert snapshot is not None and job == {**snapshot.to_json(), "result": result}
-    # Held as the text pyoxigraph wrote (colony/sparql_json.py), never as Python rows.
+    # Held as the text pyoxigraph wrote (colony/search/sparql_json.py), never as Python rows.
     held = snapshot.result["sparql_results"]
     assert isinstance(held, json_pieces.Raw) and json.loads(held.data) == result["sparql_results"]
 
