@@ -16,6 +16,7 @@ from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal.store import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job
 from colony_actor.jobs.runner import JobRequest, JobRunner, RunnerSettings
+from colony_actor.jobs.wire import job_resource
 from colony_actor.runtime import json_pieces
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 from tests.api.test_jobs_http import DOC, SUBJECT, start
@@ -65,7 +66,7 @@ async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
         for _ in range(20):
             nursery.start_soon(follower)
     assert len(seen) == 20 and len(set(seen)) == 1
-    assert json.loads(seen[0]) == job.to_json()
+    assert json.loads(seen[0]) == job_resource(job)
     assert dumps.encodings == 1, "twenty followers, one encoding"
     assert threading.main_thread() not in dumps.threads
     assert await bodies.job(job) is seen[0]
@@ -76,7 +77,7 @@ async def test_a_job_without_a_result_is_encoded_inline() -> None:
     dumps = RecordingDumps()
     bodies = Bodies(JobRunner(), dumps)
     job = lifecycle.new_job("j2", "search", {"q": "x"}, "Search started", NOW)
-    assert json.loads(await bodies.job(job)) == job.to_json()
+    assert json.loads(await bodies.job(job)) == job_resource(job)
     assert dumps.threads == [threading.main_thread()]
 
 
@@ -117,7 +118,7 @@ async def test_a_job_with_large_parameters_is_encoded_off_the_loop() -> None:
     bodies = Bodies(JobRunner(), dumps)
     job = lifecycle.new_job("j3", "search", {"query": {"sparql": "x" * INLINE_MAX_BYTES}},
                             "Search started", NOW)
-    assert json.loads(await bodies.job(job)) == job.to_json()
+    assert json.loads(await bodies.job(job)) == job_resource(job)
     assert threading.main_thread() not in dumps.threads
 
 
@@ -157,7 +158,7 @@ async def test_every_route_answers_a_large_result_whole(harness: Harness) -> Non
     assert result["result_count"] == ROWS
     assert len(json.dumps(result)) > INLINE_MAX_BYTES
     snapshot = harness.services.runner.get(job_id)
-    assert snapshot is not None and job == {**snapshot.to_json(), "result": result}
+    assert snapshot is not None and job == {**job_resource(snapshot), "result": result}
     # Held as the text pyoxigraph wrote (colony/sparql_json.py), never as Python rows.
     held = snapshot.result["sparql_results"]
     assert isinstance(held, json_pieces.Raw) and json.loads(held.data) == result["sparql_results"]
@@ -235,7 +236,7 @@ async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
         dumps = RecordingDumps()
         bodies = Bodies(runner, dumps)
         body = await bodies.job(moved)
-        assert json.loads(body) == done.to_json()
+        assert json.loads(body) == job_resource(done)
         assert not any(isinstance(call, list) for call in dumps.calls), "spliced, not rebuilt"
         # /result and the synchronous routes answer from the same stored text.
         stored = await bodies.result(moved)
