@@ -30,7 +30,8 @@ from colony_actor import __version__
 from colony_actor.api.app import asgi
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.jobs.journal.store import JobJournal, JournalError
+from colony_actor.jobs.journal.store import JournalError
+from colony_actor.jobs.journal.writer import JobJournal
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
 from colony_actor.service import identity

@@ -579,7 +579,7 @@ class JobRunner:
             oldest = next(iter(self._finished))
             self._drop(oldest)
 
-    def result_stored(self, job: Job, size: int) -> None:
+    async def result_stored(self, job: Job, size: int) -> None:
         """The result store wrote `job` in `size` bytes: move a large result out of memory."""
         if size <= self.settings.result_bytes_in_memory or self._result_store is None:
             return
