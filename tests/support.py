@@ -14,7 +14,8 @@ from colony_actor.api.app import create_app
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.jobs.runner import JobRunner, RunnerSettings
+from colony_actor.daemon.supervisor import runner_settings
+from colony_actor.jobs.runner import JobRunner
 from colony_actor.service import config
 from colony_actor.service.metrics import Metrics
 from colony_actor.service.services import Services
@@ -62,10 +63,7 @@ async def build(nursery: trio.Nursery, data_dir: Path, network_dir: Path, *,
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
                                search_timeout=settings.search.timeout_seconds)
-    runner = JobRunner(RunnerSettings(queue_size=settings.jobs.queue_size,
-                                      retention_seconds=settings.jobs.retention_seconds,
-                                      max_retained=settings.jobs.max_retained,
-                                      timeouts=dict(settings.jobs.timeout_seconds)))
+    runner = JobRunner(runner_settings(settings.jobs))
     await nursery.start(runner.run)
     auth = TokenAuthority(SECRET, PASSWORD, settings.auth.token_ttl_seconds)
     services = Services(runner=runner, colony=colony, auth=auth, settings=settings,

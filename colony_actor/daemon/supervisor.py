@@ -35,7 +35,7 @@ from colony_actor.jobs.journal.writer import JobJournal
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
 from colony_actor.service import identity
-from colony_actor.service.config import Settings
+from colony_actor.service.config import JobSettings, Settings
 from colony_actor.service.metrics import Metrics
 from colony_actor.service.services import Services
 from colony_actor.service.tokens import TokenAuthority, load_or_create_secret
@@ -98,12 +98,7 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     metrics = Metrics()
     journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
     runner = JobRunner(
-        RunnerSettings(queue_size=settings.jobs.queue_size,
-                       retention_seconds=settings.jobs.retention_seconds,
-                       max_retained=settings.jobs.max_retained,
-                       results_in_memory=settings.jobs.results_in_memory,
-                       result_bytes_in_memory=settings.jobs.result_bytes_in_memory,
-                       timeouts=dict(settings.jobs.timeout_seconds)),
+        runner_settings(settings.jobs),
         listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop],
         result_store=journal)
     journal.on_stored = runner.result_stored
@@ -134,6 +129,14 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
             await journal.close()
             await colony.aclose()
     log.info("daemon_stopped")
+
+
+def runner_settings(jobs: JobSettings) -> RunnerSettings:
+    """The runner's limits, from the `[jobs]` settings."""
+    return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
+                          max_retained=jobs.max_retained, timeouts=dict(jobs.timeout_seconds),
+                          results_in_memory=jobs.results_in_memory,
+                          result_bytes_in_memory=jobs.result_bytes_in_memory)
 
 
 async def _open_journal(path: Path) -> JobJournal:

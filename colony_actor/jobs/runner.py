@@ -67,18 +67,20 @@ class JobRequest:
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    queue_size: int = 16
-    retention_seconds: float = 86400.0
-    max_retained: int = 10000
+    """The runner's limits; the daemon fills them from its configuration."""
+
+    queue_size: int
+    retention_seconds: float
+    max_retained: int
     # Per job type; a type that is absent has no time limit.
-    timeouts: Mapping[str, float] = field(default_factory=dict)
+    timeouts: Mapping[str, float]
     # Results of the newest finished jobs stay in memory; older ones are read back from
     # the result store on demand, so memory does not grow with results of retained jobs.
-    results_in_memory: int = 256
+    results_in_memory: int
     # A result whose stored form is larger leaves memory as soon as the store has it: as
     # Python objects, 100,000 rows take about 100 MB, and every full pass of the cyclic
     # GC walks them all, holding the GIL (a pass took 120 ms with five such results).
-    result_bytes_in_memory: int = 1 << 20
+    result_bytes_in_memory: int
 
 
 class ResultStore(Protocol):
@@ -134,12 +136,12 @@ def _utcnow() -> datetime:
 
 
 class JobRunner:
-    def __init__(self, settings: RunnerSettings | None = None, *,
+    def __init__(self, settings: RunnerSettings, *,
                  now: Callable[[], datetime] = _utcnow,
                  listeners: Iterable[Listener] = (),
                  drop_listeners: Iterable[Callable[[str], None]] = (),
                  result_store: ResultStore | None = None) -> None:
-        self.settings = settings or RunnerSettings()
+        self.settings = settings
         self._now = now
         self._listeners = list(listeners)
         self._drop_listeners = list(drop_listeners)

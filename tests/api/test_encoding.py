@@ -15,11 +15,12 @@ from colony_actor.api.encoding import Bodies
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal.writer import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job
-from colony_actor.jobs.runner import JobRequest, JobRunner, RunnerSettings
+from colony_actor.jobs.runner import JobRequest, JobRunner
 from colony_actor.jobs.wire import job_resource
 from colony_actor.runtime import json_pieces
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 from tests.api.test_jobs_http import DOC, SUBJECT, start
+from tests.jobs.support import settings
 from tests.support import Harness, wait_terminal
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -55,7 +56,7 @@ def completed(job_id: str, result: Any) -> Job:
 
 async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = completed("j1", {"rows": [{"n": n, "text": "ü" * 20} for n in range(ROWS)]})
     seen: list[bytes] = []
 
@@ -75,7 +76,7 @@ async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
 
 async def test_a_job_without_a_result_is_encoded_inline() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = lifecycle.new_job("j2", "search", {"q": "x"}, "Search started", NOW)
     assert json.loads(await bodies.job(job)) == job_resource(job)
     assert dumps.threads == [threading.main_thread()]
@@ -83,7 +84,7 @@ async def test_a_job_without_a_result_is_encoded_inline() -> None:
 
 async def test_followers_share_one_encoding_even_when_it_is_too_large_to_keep() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps, max_bytes=64 << 10)
+    bodies = Bodies(JobRunner(settings()), dumps, max_bytes=64 << 10)
     job = completed("huge", {"rows": ["x" * 100 for _ in range(ROWS)]})  # 400 KB
     seen: list[bytes] = []
     async with trio.open_nursery() as nursery:
@@ -96,7 +97,7 @@ async def test_followers_share_one_encoding_even_when_it_is_too_large_to_keep() 
 
 async def test_a_failed_encoding_leaves_the_next_request_to_try_again() -> None:
     dumps = RecordingDumps(failures=1)
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = completed("j", {"n": 1})
     outcomes: list[str] = []
 
@@ -115,7 +116,7 @@ async def test_a_failed_encoding_leaves_the_next_request_to_try_again() -> None:
 
 async def test_a_job_with_large_parameters_is_encoded_off_the_loop() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = lifecycle.new_job("j3", "search", {"query": {"sparql": "x" * INLINE_MAX_BYTES}},
                             "Search started", NOW)
     assert json.loads(await bodies.job(job)) == job_resource(job)
@@ -128,7 +129,7 @@ async def _append(seen: list[bytes], body: Any) -> None:
 
 async def test_kept_bodies_stay_within_their_budget() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps, max_entries=2, max_bytes=64 << 10)
+    bodies = Bodies(JobRunner(settings()), dumps, max_entries=2, max_bytes=64 << 10)
     jobs = [completed(f"j{n}", {"n": n}) for n in range(3)]
     for job in jobs:
         await bodies.job(job)
@@ -221,7 +222,7 @@ async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
     result = {"rows": [{"n": n, "text": "ü" * 20} for n in range(ROWS)]}
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
-        runner = JobRunner(RunnerSettings(result_bytes_in_memory=1000),
+        runner = JobRunner(settings(result_bytes_in_memory=1000),
                            listeners=[journal.record], result_store=journal)
         journal.on_stored = runner.result_stored
         await nursery.start(runner.run)

@@ -1,8 +1,9 @@
-"""Builders shared by the job tests: jobs made through the real transition table, and a
-journal file that tells the test of each write attempt."""
+"""Builders shared by the job tests: the runner's settings, jobs made through the real
+transition table, and a journal file that tells the test of each write attempt."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 import trio
 
+from colony_actor.daemon.supervisor import runner_settings
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.errors import FailureKind
 from colony_actor.jobs.journal.store import Batch, JournalFile
 from colony_actor.jobs.journal.writer import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
-from colony_actor.jobs.runner import INTERRUPTED
+from colony_actor.jobs.runner import INTERRUPTED, RunnerSettings
+from colony_actor.service.config import JobSettings
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -26,6 +29,11 @@ SEARCH_RESULT: dict[str, Any] = {
                 for n in range(1000)],
     "lone_surrogate": "\ud800",
 }
+
+
+def settings(**changes: Any) -> RunnerSettings:
+    """The runner's settings as the daemon makes them from its defaults, with `changes`."""
+    return dataclasses.replace(runner_settings(JobSettings()), **changes)
 
 
 def make_job(n: int, status: JobStatus = JobStatus.PENDING, *, result: Any = None,

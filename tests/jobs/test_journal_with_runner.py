@@ -10,8 +10,8 @@ from typing import Any
 import trio
 
 from colony_actor.jobs.lifecycle import Job, JobStatus
-from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn, RunnerSettings
-from tests.jobs.support import SEARCH_RESULT, make_job, opened
+from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn
+from tests.jobs.support import SEARCH_RESULT, make_job, opened, settings
 
 
 async def test_the_runner_restores_finished_jobs_and_fails_interrupted_ones(
@@ -30,7 +30,7 @@ async def test_the_runner_restores_finished_jobs_and_fails_interrupted_ones(
 
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
-        runner = JobRunner(listeners=[journal.record])
+        runner = JobRunner(settings(), listeners=[journal.record])
         await nursery.start(runner.run)
         done = await runner.run_to_completion(
             JobRequest("search", quick, "Searching", {"q": "café"}))
@@ -50,7 +50,7 @@ async def test_the_runner_restores_finished_jobs_and_fails_interrupted_ones(
         assert [job.status for job in stored[1:]] == [JobStatus.RUNNING, JobStatus.PENDING]
 
         async with trio.open_nursery() as nursery:
-            fresh = JobRunner(listeners=[reopened.record])
+            fresh = JobRunner(settings(), listeners=[reopened.record])
             await nursery.start(fresh.run)
             await fresh.restore(stored)
 
@@ -84,7 +84,7 @@ async def test_a_large_result_leaves_memory_once_the_journal_has_it(tmp_path: Pa
 
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
-        runner = JobRunner(RunnerSettings(result_bytes_in_memory=10_000),
+        runner = JobRunner(settings(result_bytes_in_memory=10_000),
                            listeners=[journal.record], result_store=journal)
 
         async def on_stored(job: Job, size: int) -> None:
@@ -130,7 +130,7 @@ async def test_a_large_result_comes_back_from_a_restart_out_of_memory(tmp_path: 
         assert loaded[big.id].result is None and loaded[big.id].result_offloaded
         assert loaded[small.id] == small
         async with trio.open_nursery() as nursery:
-            runner = JobRunner(result_store=reopened)
+            runner = JobRunner(settings(), result_store=reopened)
             await nursery.start(runner.run)
             await runner.restore(loaded.values())
             restored = runner.get(big.id)
