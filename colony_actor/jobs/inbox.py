@@ -96,14 +96,16 @@ class StopTaking:
 
 @dataclass(frozen=True)
 class Interrupt:
-    """Shutdown's grace is over: cancel the running operation as interrupted."""
+    """Shutdown's grace is over: cancel the running operation as interrupted. Answered
+    with None."""
 
     reply: Reply
 
 
 @dataclass(frozen=True)
 class Stored:
-    """The result store wrote this snapshot in `size` bytes."""
+    """The result store wrote this snapshot in `size` bytes. Answered with None once its
+    result left memory (if it still was the job's newest snapshot)."""
 
     job: Job
     size: int

@@ -279,7 +279,7 @@ class JobRunner:
                 if self._active is not None:
                     self._active.reason = StopReason.INTERRUPT
                     self._active.scope.cancel()
-                return self._idle
+                return None
             case inbox.Stored(job=job):
                 return self._changes.result_stored(job)
 
@@ -325,8 +325,8 @@ class JobRunner:
         def report(fraction: float, message: str) -> None:
             self._inbox.report(job_id, fraction, message)
 
-        outcome = await execution.perform(request.operation, report, scope, job_id=job_id,
-                                job_type=request.job_type)
+        outcome = await execution.perform(request.operation, report, scope,
+                                          job_id=job_id, job_type=request.job_type)
         await self._inbox.tell(inbox.Finished(job_id, outcome))
 
     def _apply_reports(self, reports: Mapping[str, tuple[float, str]]) -> None:

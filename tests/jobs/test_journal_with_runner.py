@@ -140,3 +140,16 @@ async def test_a_large_result_comes_back_from_a_restart_out_of_memory(tmp_path: 
             nursery.cancel_scope.cancel()
     finally:
         await reopened.close()
+
+
+async def test_a_journal_that_outlives_its_runner_still_closes(tmp_path: Path) -> None:
+    journal = await opened(tmp_path / "jobs.sqlite3")
+    runner = JobRunner(settings(result_bytes_in_memory=10), result_store=journal)
+    journal.on_stored = runner.result_stored
+    async with trio.open_nursery() as nursery:
+        await nursery.start(runner.run)
+        runner.close()
+    journal.record(make_job(1, JobStatus.COMPLETED, result=SEARCH_RESULT))
+    with trio.fail_after(5):
+        await journal.close()  # on_stored reaches a runner that has ended, and returns
+    assert journal.pending == 0
