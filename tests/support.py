@@ -14,8 +14,7 @@ from colony_actor.api.app import create_app
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.daemon.supervisor import runner_settings
-from colony_actor.jobs.runner import JobRunner
+from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.service import config
 from colony_actor.service.metrics import Metrics
 from colony_actor.service.services import Services
@@ -63,7 +62,13 @@ async def build(nursery: trio.Nursery, data_dir: Path, network_dir: Path, *,
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
                                search_timeout=settings.search.timeout_seconds)
-    runner = JobRunner(runner_settings(settings.jobs))
+    jobs = settings.jobs
+    runner = JobRunner(RunnerSettings(queue_size=jobs.queue_size,
+                                      retention_seconds=jobs.retention_seconds,
+                                      max_retained=jobs.max_retained,
+                                      timeouts=dict(jobs.timeout_seconds),
+                                      results_in_memory=jobs.results_in_memory,
+                                      result_bytes_in_memory=jobs.result_bytes_in_memory))
     await nursery.start(runner.run)
     auth = TokenAuthority(SECRET, PASSWORD, settings.auth.token_ttl_seconds)
     services = Services(runner=runner, colony=colony, auth=auth, settings=settings,

@@ -30,12 +30,11 @@ from colony_actor import __version__
 from colony_actor.api.app import asgi
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.network.local import LocalNetwork
-from colony_actor.jobs.journal.store import JournalError
-from colony_actor.jobs.journal.writer import JobJournal
+from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
 from colony_actor.service import identity
-from colony_actor.service.config import JobSettings, Settings
+from colony_actor.service.config import Settings
 from colony_actor.service.metrics import Metrics
 from colony_actor.service.services import Services
 from colony_actor.service.tokens import TokenAuthority, load_or_create_secret
@@ -98,7 +97,12 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     metrics = Metrics()
     journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
     runner = JobRunner(
-        runner_settings(settings.jobs),
+        RunnerSettings(queue_size=settings.jobs.queue_size,
+                       retention_seconds=settings.jobs.retention_seconds,
+                       max_retained=settings.jobs.max_retained,
+                       results_in_memory=settings.jobs.results_in_memory,
+                       result_bytes_in_memory=settings.jobs.result_bytes_in_memory,
+                       timeouts=dict(settings.jobs.timeout_seconds)),
         listeners=[metrics.observe_job, journal.record], drop_listeners=[journal.drop],
         result_store=journal)
     journal.on_stored = runner.result_stored
@@ -129,14 +133,6 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
             await journal.close()
             await colony.aclose()
     log.info("daemon_stopped")
-
-
-def runner_settings(jobs: JobSettings) -> RunnerSettings:
-    """The runner's limits, from the `[jobs]` settings."""
-    return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
-                          max_retained=jobs.max_retained, timeouts=dict(jobs.timeout_seconds),
-                          results_in_memory=jobs.results_in_memory,
-                          result_bytes_in_memory=jobs.result_bytes_in_memory)
 
 
 async def _open_journal(path: Path) -> JobJournal:

@@ -13,7 +13,7 @@ import trio
 
 from colony_actor.api.encoding import Bodies
 from colony_actor.jobs import lifecycle
-from colony_actor.jobs.journal.writer import JobJournal
+from colony_actor.jobs.journal.store import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job
 from colony_actor.jobs.runner import JobRequest, JobRunner
 from colony_actor.jobs.wire import job_resource

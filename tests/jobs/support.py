@@ -1,5 +1,5 @@
 """Builders shared by the job tests: the runner's settings, jobs made through the real
-transition table, and a journal file that tells the test of each write attempt."""
+transition table, and a journal database that tells the test of each write attempt."""
 
 from __future__ import annotations
 
@@ -11,14 +11,12 @@ from typing import Any
 
 import trio
 
-from colony_actor.daemon.supervisor import runner_settings
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.errors import FailureKind
-from colony_actor.jobs.journal.store import Batch, JournalFile
-from colony_actor.jobs.journal.writer import JobJournal
+from colony_actor.jobs.journal.database import Batch, JournalDatabase
+from colony_actor.jobs.journal.store import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.jobs.runner import INTERRUPTED, RunnerSettings
-from colony_actor.service.config import JobSettings
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -31,9 +29,14 @@ SEARCH_RESULT: dict[str, Any] = {
 }
 
 
+# Roomy limits and no time limit, so that a test sets only the one it is about.
+ROOMY = RunnerSettings(queue_size=16, retention_seconds=86400.0, max_retained=10_000,
+                       timeouts={}, results_in_memory=256, result_bytes_in_memory=1 << 20)
+
+
 def settings(**changes: Any) -> RunnerSettings:
-    """The runner's settings as the daemon makes them from its defaults, with `changes`."""
-    return dataclasses.replace(runner_settings(JobSettings()), **changes)
+    """The runner's settings for a test: ROOMY, with `changes`."""
+    return dataclasses.replace(ROOMY, **changes)
 
 
 def make_job(n: int, status: JobStatus = JobStatus.PENDING, *, result: Any = None,
@@ -71,8 +74,8 @@ async def opened(path: Path, **options: Any) -> JobJournal:
     return journal
 
 
-class WatchedFile(JournalFile):
-    """The real journal file, failing the writes it is told to fail and telling the test
+class WatchedDatabase(JournalDatabase):
+    """The real journal database, failing the writes it is told to fail and telling the test
     of each write attempt, with the trio time it ended."""
 
     def __init__(self, path: Path, failures: Iterable[BaseException] = ()) -> None:

@@ -18,11 +18,10 @@ from structlog.testing import capture_logs
 
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal.codec import encode
-from colony_actor.jobs.journal.store import JournalError
-from colony_actor.jobs.journal.writer import JobJournal
+from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.runtime import json_pieces
-from tests.jobs.support import SEARCH_RESULT, T0, WatchedFile, make_job, opened
+from tests.jobs.support import SEARCH_RESULT, T0, WatchedDatabase, make_job, opened
 
 
 @pytest.fixture
@@ -178,7 +177,7 @@ async def test_cancelling_the_writer_flushes_what_is_pending(journal: JobJournal
 async def test_a_failed_write_is_logged_and_retried(
         tmp_path: Path, nursery: trio.Nursery) -> None:
     path = tmp_path / "retry.sqlite3"
-    database = WatchedFile(path, [sqlite3.OperationalError("database or disk is full")])
+    database = WatchedDatabase(path, [sqlite3.OperationalError("database or disk is full")])
     journal = await opened(path, retry_seconds=0.01, database=database)
     written = told_of(journal, {"job-1"})
     job = make_job(1, JobStatus.COMPLETED, result={"ok": "ja"})
@@ -202,7 +201,7 @@ async def test_a_failed_write_is_logged_and_retried(
 async def test_a_real_sqlite_failure_keeps_the_batch_until_the_table_is_back(
         tmp_path: Path, nursery: trio.Nursery) -> None:
     path = tmp_path / "jobs.sqlite3"
-    database = WatchedFile(path)
+    database = WatchedDatabase(path)
     journal = await opened(path, retry_seconds=0.01, max_retry_seconds=0.02, database=database)
     with sqlite3.connect(path) as other:
         other.execute("DROP TABLE jobs")
@@ -233,7 +232,7 @@ async def test_retries_back_off_instead_of_spinning(
         tmp_path: Path, autojump_clock: trio.testing.MockClock) -> None:
     # Virtual time: the only deadline is the writer's pause, so each gap is that pause.
     path = tmp_path / "backoff.sqlite3"
-    database = WatchedFile(path)
+    database = WatchedDatabase(path)
     database.broken = OSError(30, "Read-only file system")
     journal = await opened(path, retry_seconds=0.02, max_retry_seconds=0.08, database=database)
     with capture_logs():
@@ -252,7 +251,7 @@ async def test_retries_back_off_instead_of_spinning(
 
 
 async def test_flush_raises_when_it_cannot_write_and_keeps_the_changes(tmp_path: Path) -> None:
-    database = WatchedFile(tmp_path / "jobs.sqlite3")
+    database = WatchedDatabase(tmp_path / "jobs.sqlite3")
     journal = await opened(database.path, database=database)
     database.broken = sqlite3.DatabaseError("database disk image is malformed")
     job = make_job(1, JobStatus.COMPLETED)

@@ -1,1 +1,2 @@
-"""The job journal: durable job records in SQLite (writer.py), their stored form (codec.py)."""
+"""The job journal: JobJournal (store.py), its SQLite database (database.py), the stored
+form of a job (codec.py)."""

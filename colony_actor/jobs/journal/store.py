@@ -1,208 +1,216 @@
-"""The journal's SQLite file: open it, write a batch of changes, load the jobs, load a result.
+"""The job journal: durable job records, so jobs survive a restart.
 
-One connection in WAL mode with synchronous=NORMAL; a batch is one transaction. Every
-method here blocks: the journal calls them in a worker thread, one at a time, and this
-module must never be called on the event loop. It must never let one job that cannot be
-encoded block a whole batch (it would be retried forever), and never fail a load over a
-row that cannot be decoded (it is logged and skipped).
+The runner calls `record` (a listener) with every new snapshot and `drop` when it evicts or
+forgets a job. Both only touch an in-memory map of pending changes, keyed by job id, so
+only the latest snapshot of each job is ever written; the writer task (`run`) writes each
+batch of pending changes in one transaction in a worker thread, and tells `on_stored` of
+each snapshot once it is on disk. At start the supervisor hands `load()` to
+`JobRunner.restore`, which fails the jobs that were pending or running when the daemon
+stopped.
+
+This module must never block the event loop (all SQLite work runs in worker threads, one
+at a time, through database.py) and must never raise into the runner: `record` and `drop`
+cannot fail, and a failed write (disk full, read-only file, corrupt database) is logged
+and retried with a bounded backoff while the daemon keeps serving.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import structlog
+import trio
 
-from colony_actor.jobs.journal.codec import decode, encode
+from colony_actor.jobs.journal.database import JournalDatabase, JournalError, describe
 from colony_actor.jobs.lifecycle import Job
-from colony_actor.runtime import timestamps
+from colony_actor.runtime import threads
+
+__all__ = ["JobJournal", "JournalError", "OnStored"]
 
 log = structlog.get_logger("colony_actor.jobs.journal.store")
 
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    body TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_created_at ON jobs (created_at);
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status);
-"""
-
-# An upsert keeps the row's rowid, so (created_at, rowid) orders jobs created in the same
-# microsecond by when they were first written.
-_UPSERT = """
-INSERT INTO jobs (id, status, created_at, updated_at, version, body)
-VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT))
-ON CONFLICT (id) DO UPDATE SET
-    status = excluded.status, updated_at = excluded.updated_at,
-    version = excluded.version, body = excluded.body
-"""
-
-_DELETE = "DELETE FROM jobs WHERE id = ?"
-# With the stored form's size in bytes, as measured when it was written (`len` of the
-# text read back would count characters).
-_SELECT = "SELECT id, body, length(CAST(body AS BLOB)) FROM jobs ORDER BY created_at, rowid"
-_SELECT_ONE = "SELECT id, body FROM jobs WHERE id = ?"
-# SQLite cuts a result's JSON text out of the stored form: no Python object is made of it.
-# As bytes: a str of it would be decoded in one call.
-_SELECT_RESULT_JSON = "SELECT CAST(body -> '$.result' AS BLOB) FROM jobs WHERE id = ?"
-
-# A batch of changes: each job's latest snapshot, or None for "delete this job".
-Batch = Mapping[str, Job | None]
+# Told of a snapshot once it is on disk, with the size of its stored form in bytes.
+OnStored = Callable[[Job, int], Awaitable[None]]
 
 
-class JournalError(Exception):
-    """The journal could not open, read or write its database."""
-
-
-class JournalFile:
-    """The SQLite database of the job journal. Blocking: call from a worker thread."""
-
-    def __init__(self, path: Path) -> None:
+class JobJournal:
+    def __init__(self, path: Path, *, retry_seconds: float = 0.5,
+                 max_retry_seconds: float = 30.0, final_flush_seconds: float = 5.0,
+                 database: JournalDatabase | None = None) -> None:
         self.path = path
-        self._conn: sqlite3.Connection | None = None
+        self._database = database if database is not None else JournalDatabase(path)
+        self._retry_seconds = retry_seconds
+        self._max_retry_seconds = max_retry_seconds
+        self._final_flush_seconds = final_flush_seconds
+        # One thread at a time uses the connection; the lock also keeps one batch in
+        # flight, so a failed batch is back in `_pending` before the next one is taken.
+        self._limiter = trio.CapacityLimiter(1)
+        self._lock = trio.Lock()
+        # A change waiting to be written: the latest snapshot, or None for "delete it".
+        self._pending: dict[str, Job | None] = {}
+        # The runner moves large results out of memory once they are stored.
+        self.on_stored: OnStored | None = None
+        # Every record/drop gets a number; `_written` is the highest one known on disk.
+        self._recorded = 0
+        self._written = 0
+        self._wake = trio.Event()
+        self.last_error: str | None = None
 
-    @property
-    def is_open(self) -> bool:
-        return self._conn is not None
+    # ------------------------------------------------------------------ life
 
-    def open(self) -> None:
-        """Open (or create) the database and its directory; JournalError if SQLite cannot
-        use the file."""
-        if self._conn is not None:
+    async def open(self) -> None:
+        """Open (or create) the database: WAL mode, synchronous=NORMAL, the schema."""
+        if not self._database.is_open:
+            await threads.run_sync(self._database.open, limiter=self._limiter)
+
+    async def close(self) -> None:
+        """Write what is still pending (best effort) and close the database."""
+        if not self._database.is_open:
             return
         try:
-            self._conn = self._connect()
-        except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"Cannot open the job journal {self.path}: {exc}") from exc
+            await self.flush()
+        except JournalError as exc:
+            log.error("journal_write_failed", path=str(self.path), error=str(exc),
+                      pending=len(self._pending))
+        await threads.run_sync(self._database.close, limiter=self._limiter)
 
-    def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+    # ------------------------------------------------------------------ listeners (sync)
 
-    def write(self, batch: Batch) -> list[tuple[Job, int]]:
-        """Write the batch in one transaction; the snapshots written, with the size of
-        each stored form in bytes. Raises sqlite3.Error, OSError or JournalError, with
-        nothing written."""
-        conn = self._connection()
-        deletes: list[tuple[str]] = []
-        upserts: list[tuple[str, str, str, str, int, bytes]] = []
-        stored: list[tuple[Job, int]] = []
-        for job_id, job in batch.items():
-            if job is None:
-                deletes.append((job_id,))
-                continue
-            body = _encode_or_log(job)
-            if body is not None:
-                upserts.append((job.id, job.status.value, timestamps.stored(job.created_at),
-                                timestamps.stored(job.updated_at), job.version, body))
-                stored.append((job, len(body)))
-        conn.execute("BEGIN IMMEDIATE")
+    def record(self, job: Job) -> None:
+        """Queue the job's latest snapshot for writing. Never blocks, never raises."""
+        if job.result_offloaded:
+            return  # a snapshot without its result must never replace the stored one
+        self._pending[job.id] = job
+        self._recorded += 1
+        self._wake.set()
+
+    def drop(self, job_id: str) -> None:
+        """Queue the removal of a job; a later `record` of the same id supersedes it."""
+        self._pending[job_id] = None
+        self._recorded += 1
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        """How many jobs have changes not yet written."""
+        return len(self._pending)
+
+    # ------------------------------------------------------------------ the writer
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> None:
+        """Write pending changes until cancelled, then flush one last time (shielded,
+        bounded). A failed write is logged and retried after a growing pause; it never
+        ends this task."""
+        task_status.started()
+        delay = self._retry_seconds
         try:
-            conn.executemany(_DELETE, deletes)
-            conn.executemany(_UPSERT, upserts)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-            raise
-        return stored
+            while True:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                if await self._write_logged():
+                    delay = self._retry_seconds
+                else:
+                    await trio.sleep(delay)
+                    delay = min(delay * 2, self._max_retry_seconds)
+                    self._wake.set()
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(self._final_flush_seconds):
+                await self._write_logged()
 
-    def load(self, result_bytes_in_memory: int | None) -> list[Job]:
-        """Every stored job, oldest created first; a finished job stored in more than
-        `result_bytes_in_memory` bytes comes without its result (moved out of memory)."""
-        # Decoding runs here too: ten thousand jobs with large results take a while.
-        jobs: list[Job] = []
-        try:
-            rows = self._connection().execute(_SELECT).fetchall()
-        except (sqlite3.Error, OSError, JournalError) as exc:
-            raise JournalError(f"Cannot read the job journal {self.path}: {exc}") from exc
-        for row_id, body, size in rows:
+    async def flush(self) -> None:
+        """Return once everything recorded so far is written (and `on_stored` told of
+        it); JournalError if a write fails (the changes stay pending and the writer
+        retries them)."""
+        target = self._recorded
+        while self._written < target:
+            async with self._lock:
+                if self._written >= target:
+                    return
+                try:
+                    stored, upto = await self._write_pending()
+                except (sqlite3.Error, OSError, JournalError) as exc:
+                    self.last_error = describe(exc)
+                    raise JournalError(
+                        f"Cannot write the job journal {self.path}: {self.last_error}") from exc
+                await self._tell_stored(stored, upto)
+
+    async def _write_logged(self) -> bool:
+        """One attempt to write everything pending; False (and logged) if it failed."""
+        async with self._lock:
             try:
-                job = decode(row_id, body)
-            except (ValueError, TypeError, KeyError, RecursionError) as exc:
-                log.warning("journal_row_skipped", path=str(self.path), job_id=str(row_id),
-                            error=describe(exc))
-                continue
-            if (result_bytes_in_memory is not None and size > result_bytes_in_memory
-                    and job.terminal and job.result is not None):
-                job = dataclasses.replace(job, result=None, result_offloaded=True)
-            jobs.append(job)
-        return jobs
+                stored, upto = await self._write_pending()
+            except Exception as exc:
+                self.last_error = describe(exc)
+                expected = isinstance(exc, sqlite3.Error | OSError | JournalError)
+                log.error("journal_write_failed", path=str(self.path), error=self.last_error,
+                          pending=len(self._pending), exc_info=not expected)
+                return False
+            if self.last_error is not None:
+                log.info("journal_write_recovered", path=str(self.path))
+                self.last_error = None
+            await self._tell_stored(stored, upto)
+        return True
 
-    def load_result(self, job_id: str) -> tuple[bool, Any]:
-        """(found, result) of a written job."""
+    async def _write_pending(self) -> tuple[list[tuple[Job, int]], int]:
+        """Write the pending batch in one transaction: the snapshots written with their
+        sizes, and the number of the last change the batch holds. Call with `_lock` held."""
+        batch, upto = self._pending, self._recorded
+        self._pending = {}
+        if not batch:
+            return [], upto
         try:
-            row = self._connection().execute(_SELECT_ONE, (job_id,)).fetchone()
-            return (False, None) if row is None else (True, decode(row[0], row[1]).result)
-        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
-            raise JournalError(f"Cannot read job {job_id} from {self.path}: "
-                               f"{describe(exc)}") from exc
-
-    def load_result_json(self, job_id: str) -> bytes | None:
-        """The JSON text of a written job's result as stored; None when SQLite cannot give
-        it that way (an unknown job, a row it cannot read)."""
-        try:
-            row = self._connection().execute(_SELECT_RESULT_JSON, (job_id,)).fetchone()
-        except (sqlite3.Error, OSError):
-            return None
-        return row[0] if row is not None and isinstance(row[0], bytes) else None
-
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are the explicit BEGIN/COMMIT in `write`.
-        conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        try:
-            conn.execute("PRAGMA busy_timeout = 5000")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                raise JournalError(f"SQLite refused WAL mode (got {mode!r})")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            stored = await threads.run_sync(self._database.write, batch, limiter=self._limiter)
         except BaseException:
-            conn.close()
+            # Keep the batch, but never over a newer change recorded meanwhile.
+            for job_id, job in batch.items():
+                self._pending.setdefault(job_id, job)
             raise
-        return conn
+        return stored, upto
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise JournalError("The job journal is not open")
-        return self._conn
+    async def _tell_stored(self, stored: list[tuple[Job, int]], upto: int) -> None:
+        """Tell `on_stored` of what a batch wrote, then count it written: `flush` returns
+        once the listener heard of what it waited for. Call with `_lock` held."""
+        try:
+            if self.on_stored is not None:
+                for job, size in stored:
+                    try:
+                        await self.on_stored(job, size)
+                    except Exception:
+                        log.exception("journal_listener_failed", job_id=job.id)
+        finally:
+            self._written = max(self._written, upto)
 
+    # ------------------------------------------------------------------ reading
 
-def describe(exc: BaseException) -> str:
-    """An error as a log line reads it: its type, and its text when it has one."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    async def load(self, *, result_bytes_in_memory: int | None = None) -> list[Job]:
+        """Every stored job, oldest created first. Rows that cannot be decoded are skipped
+        (and logged); only an unreadable database raises JournalError. A finished job
+        stored in more than `result_bytes_in_memory` bytes comes without its result, as
+        moved out of memory (`load_result` reads it back), as the runner does after a
+        write."""
+        return await threads.run_sync(self._database.load, result_bytes_in_memory,
+                                      limiter=self._limiter)
 
+    async def load_result(self, job_id: str) -> tuple[bool, Any]:
+        """(found, result) of a job as last recorded, written or still pending."""
+        async with self._lock:  # a batch being written is out of `_pending` but not on disk yet
+            if job_id in self._pending:
+                job = self._pending[job_id]
+                return (job is not None, job.result if job is not None else None)
+            return await threads.run_sync(self._database.load_result, job_id,
+                                          limiter=self._limiter)
 
-def _encode_or_log(job: Job) -> bytes | None:
-    """The stored form, falling back to repr() for objects JSON does not know; None (and
-    logged) for a job that cannot be stored at all."""
-    try:
-        return encode(job)
-    except TypeError as exc:
-        log.warning("journal_encode_lossy", job_id=job.id, error=describe(exc))
-    except (ValueError, RecursionError) as exc:
-        log.error("journal_encode_failed", job_id=job.id, error=describe(exc))
-        return None
-    try:
-        return encode(job, default=repr)
-    except (TypeError, ValueError, RecursionError) as exc:
-        log.error("journal_encode_failed", job_id=job.id, error=describe(exc))
-        return None
+    async def load_result_json(self, job_id: str) -> bytes | None:
+        """The JSON text of a written job's result, as stored; None when it is not to be
+        had that way (a change not written yet, an unknown job, a row SQLite cannot
+        read): `load_result` answers then. A 21 MB result read back by `load_result`
+        holds the GIL for about 150 ms while `json.loads` builds it; this does not."""
+        async with self._lock:
+            if job_id in self._pending:
+                return None
+            return await threads.run_sync(self._database.load_result_json, job_id,
+                                          limiter=self._limiter)
