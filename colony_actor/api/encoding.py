@@ -33,6 +33,7 @@ from quart import Response
 
 from colony_actor.jobs.lifecycle import Job
 from colony_actor.jobs.runner import JobRunner
+from colony_actor.jobs.wire import job_resource
 from colony_actor.runtime import json_pieces, threads
 
 CACHE_ENTRIES: Final = 256
@@ -93,7 +94,7 @@ class Bodies:
             self._kept.move_to_end(key)
             return body
         if job.result is None and not job.result_offloaded and _small(job):
-            body = self._dumps(job.to_json()).encode("ascii")
+            body = self._dumps(job_resource(job)).encode("ascii")
             self._keep(key, body)
             return body
         encoding = self._encoding[key] = _Encoding()
@@ -161,7 +162,7 @@ class Bodies:
 
 
 def _wire(job: Job, result: Any) -> dict[str, Any]:
-    wire = job.to_json()
+    wire = job_resource(job)
     wire["result"] = result
     return wire
 

@@ -15,7 +15,6 @@ from enum import StrEnum
 from typing import Any
 
 from colony_actor.jobs.errors import FailureKind
-from colony_actor.runtime.timestamps import wire
 
 
 class JobStatus(StrEnum):
@@ -64,7 +63,6 @@ class InvalidTransition(Exception):
         self.event = event
 
 
-
 @dataclass(frozen=True)
 class Job:
     """An immutable snapshot of one job. The runner replaces it on every change."""
@@ -91,24 +89,6 @@ class Job:
     @property
     def terminal(self) -> bool:
         return self.status.terminal
-
-    def to_json(self) -> dict[str, Any]:
-        """The wire form of API.md §2 (seed fields first, then the additive ones)."""
-        return {
-            "id": self.id,
-            "job_type": self.job_type,
-            "status": self.status.value,
-            "progress": self.progress,
-            "message": self.message,
-            "result": self.result,
-            "error": self.error,
-            "created_at": wire(self.created_at),
-            "updated_at": wire(self.updated_at),
-            "started_at": wire(self.started_at) if self.started_at else None,
-            "finished_at": wire(self.finished_at) if self.finished_at else None,
-            "version": self.version,
-            "params": self.params,
-        }
 
 
 def new_job(job_id: str, job_type: str, params: dict[str, Any], message: str,

@@ -1,13 +1,17 @@
-"""The job runner: the one actor that owns the job table and runs one operation at a time.
+"""The job runner: the actor that owns the job table and runs one operation at a time.
 
-Callers (HTTP handlers) talk to it through its inbox: `start`, `cancel`, `forget` send a
-small frozen message carrying a one-shot reply channel and await the answer, so a job is
-in the table before its id is returned. They read immutable snapshots with `get` and
-`list` and wait for changes with `wait_for_change`; they never mutate anything.
+Callers talk to it through its inbox (inbox.py): `start`, `cancel`, `forget`, `restore`,
+`shutdown` and `result_stored` send a small frozen message with a one-shot reply and await
+the answer, so a job is in the table before its id is returned. The actor's own workers
+write to the inbox too: an operation's end, and its progress reports. Callers read
+immutable snapshots with `get` and `list`, and wait for changes with `wait_for_change`
+and `watch` (follow.py); they never mutate anything.
 
-Only the runner's own task and its children (the operation's progress reporter and the
-task that runs it) replace snapshots, always through `lifecycle.apply`. An operation that
-raises fails its job; the runner itself never dies of an operation's exception.
+Only the actor's task changes a job (ARCHITECTURE.md, Rule 2), through changes.py, whose
+table refuses a write from any other task. An operation runs in a child task in its own
+cancel scope (execution.py); one that raises an Exception fails its job, and the runner
+never dies of it. The actor never awaits anything but its inbox: a reply that must wait
+for something is held and sent later.
 
 This module must never import Colony or HTTP code: an operation is any async callable
 taking a progress reporter.
@@ -15,285 +19,161 @@ taking a progress reporter.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import math
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-import structlog
 import trio
 
-from colony_actor.jobs import lifecycle
-from colony_actor.jobs.errors import (
-    FailureKind,
-    IdempotencyKeyReused,
-    JobConflict,
-    JobNotCancellable,
-    JobNotFound,
-    OperationError,
-    RunnerError,
-    ShuttingDown,
-)
+from colony_actor.jobs import errors, execution, inbox, lifecycle
+from colony_actor.jobs.changes import Changes, DropListener, Listener
+from colony_actor.jobs.errors import FailureKind, ShuttingDown
+from colony_actor.jobs.execution import CANCELLED, INTERRUPTED, ProgressFn, StopReason
+from colony_actor.jobs.inbox import JobRequest
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
+from colony_actor.jobs.results import ResultMemory, ResultStore
+from colony_actor.runtime.timestamps import utc_now
 
-log = structlog.get_logger("colony_actor.jobs")
+__all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
+           "RunnerSettings", "RunnerStatistics"]
 
-ProgressFn = Callable[[float, str], None]
-Operation = Callable[[ProgressFn], Awaitable[Any]]
-Listener = Callable[[Job], None]
-
-INTERRUPTED = "Interrupted: the daemon stopped before the job finished"
 CONFLICT = "Another operation is already running"
-
-
-@dataclass(frozen=True)
-class JobRequest:
-    """What a caller asks the runner to run."""
-
-    job_type: str
-    operation: Operation
-    start_message: str
-    params: Mapping[str, Any] = field(default_factory=dict)
-    queue: bool = False
-    idempotency_key: str | None = None
-    # Identifies "the same request" for Idempotency-Key (method, path, query, body...).
-    fingerprint: str = ""
+# Every request awaits its answer, so this bounds callers waiting for the actor's turn.
+INBOX_SIZE = 64
 
 
 @dataclass(frozen=True)
 class RunnerSettings:
-    queue_size: int = 16
-    retention_seconds: float = 86400.0
-    max_retained: int = 10000
+    """The runner's limits; the daemon fills them from its configuration."""
+
+    queue_size: int
+    retention_seconds: float
+    max_retained: int
     # Per job type; a type that is absent has no time limit.
-    timeouts: Mapping[str, float] = field(default_factory=dict)
+    timeouts: Mapping[str, float]
     # Results of the newest finished jobs stay in memory; older ones are read back from
     # the result store on demand, so memory does not grow with results of retained jobs.
-    results_in_memory: int = 256
+    results_in_memory: int
     # A result whose stored form is larger leaves memory as soon as the store has it: as
     # Python objects, 100,000 rows take about 100 MB, and every full pass of the cyclic
     # GC walks them all, holding the GIL (a pass took 120 ms with five such results).
-    result_bytes_in_memory: int = 1 << 20
-
-
-class ResultStore(Protocol):
-    async def load_result(self, job_id: str) -> tuple[bool, Any]: ...
-
-    async def load_result_json(self, job_id: str) -> bytes | None: ...
-
-
-# Inbox messages. Each request carries the send side of a one-shot reply channel.
-@dataclass(frozen=True)
-class _Start:
-    request: JobRequest
-    reply: trio.MemorySendChannel[Any]
+    result_bytes_in_memory: int
 
 
 @dataclass(frozen=True)
-class _Cancel:
-    job_id: str
-    reply: trio.MemorySendChannel[Any]
+class RunnerStatistics:
+    """What the runner holds (`JobRunner.statistics`), for tests and operators."""
 
-
-@dataclass(frozen=True)
-class _Forget:
-    job_id: str
-    reply: trio.MemorySendChannel[Any]
-
-
-@dataclass(frozen=True)
-class _Evict:
-    reply: trio.MemorySendChannel[Any]
-
-
-@dataclass(frozen=True)
-class _Restore:
-    jobs: tuple[Job, ...]
-    reply: trio.MemorySendChannel[Any]
-
-
-_Message = _Start | _Cancel | _Forget | _Evict | _Restore
-
-
-@dataclass
-class _Active:
-    """The running job's handles: its cancel scope and why it was cancelled, if it was."""
-
-    job_id: str
-    scope: trio.CancelScope
-    reason: str | None = None  # "cancel" | "interrupt"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    jobs_held: int
+    jobs_queued: int
+    running: str | None  # the id of the job whose operation runs now
+    results_in_memory: int
+    idempotency_keys: int
+    change_signals: int  # signals that waiters (long polls, streams) hold
+    inbox_messages: int  # messages waiting for the actor
 
 
 class JobRunner:
-    def __init__(self, settings: RunnerSettings | None = None, *,
-                 now: Callable[[], datetime] = _utcnow,
+    def __init__(self, settings: RunnerSettings, *,
+                 now: Callable[[], datetime] = utc_now,
                  listeners: Iterable[Listener] = (),
-                 drop_listeners: Iterable[Callable[[str], None]] = (),
+                 drop_listeners: Iterable[DropListener] = (),
                  result_store: ResultStore | None = None) -> None:
-        self.settings = settings or RunnerSettings()
-        self._now = now
-        self._listeners = list(listeners)
-        self._drop_listeners = list(drop_listeners)
-        self._result_store = result_store
-        # Finished jobs whose result is still in memory, oldest first.
-        self._hot: OrderedDict[str, None] = OrderedDict()
-        self._inbox_send, self._inbox_recv = trio.open_memory_channel[_Message](64)
-        # Insertion order is creation order, so reversed() lists newest first.
-        self._jobs: dict[str, Job] = {}
-        self._seq: dict[str, int] = {}
-        self._next_seq = 0
+        self.settings = settings
+        self._results = ResultMemory(result_store,
+                                     results_in_memory=settings.results_in_memory,
+                                     result_bytes_in_memory=settings.result_bytes_in_memory)
+        self._changes = Changes(max_retained=settings.max_retained, results=self._results,
+                                now=now, listeners=listeners, drop_listeners=drop_listeners)
+        self._table = self._changes.table
+        self._follow = self._changes.follow
+        self._inbox = inbox.Inbox(INBOX_SIZE)
+        # The actor's own state: only its task changes it.
         self._requests: dict[str, JobRequest] = {}
         self._queue: deque[str] = deque()
-        self._active: _Active | None = None
-        # Terminal jobs in finishing order, with the trio time each finished (retention).
-        self._finished: OrderedDict[str, float] = OrderedDict()
-        self._idempotency: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, job_id)
-        self._key_of: dict[str, str] = {}  # job_id -> its idempotency key
-        self._signals: dict[str, trio.Event] = {}
-        self._status_signals: dict[str, trio.Event] = {}  # fired at a change of status only
-        self._housekeeping_wake = trio.Event()
+        self._active: execution.Running | None = None
         self._idle = trio.Event()
         self._idle.set()
         self._accepting = True
-        self.closed = False
-        self.stopping = trio.Event()
         self._nursery: trio.Nursery | None = None
+        self._housekeeping_wake = trio.Event()
+        self.closed = False
 
-    # ------------------------------------------------------------------ reads (snapshots)
+    # ------------------------------------------------------------------ reads
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        return self._table.get(job_id)
+
+    def list(self, *, status: JobStatus | None = None, job_type: str | None = None,
+             limit: int = 50, cursor: int | None = None) -> tuple[list[Job], int | None]:
+        """Newest first; `cursor` is the sequence number below which to continue."""
+        return self._table.list(status=status, job_type=job_type, limit=limit, cursor=cursor)
+
+    def __len__(self) -> int:
+        return len(self._table)
 
     @property
     def busy(self) -> bool:
         return self._active is not None or bool(self._queue)
 
-    def __len__(self) -> int:
-        return len(self._jobs)
+    @property
+    def stopping(self) -> trio.Event:
+        """Set once the runner has stopped: shut down, or its actor ended."""
+        return self._follow.stopping
 
-    def list(self, *, status: JobStatus | None = None, job_type: str | None = None,
-             limit: int = 50, cursor: int | None = None) -> tuple[list[Job], int | None]:
-        """Newest first; `cursor` is the sequence number below which to continue."""
-        page: list[Job] = []
-        for job in reversed(self._jobs.values()):
-            seq = self._seq[job.id]
-            if cursor is not None and seq >= cursor:
-                continue
-            if status is not None and job.status is not status:
-                continue
-            if job_type is not None and job.job_type != job_type:
-                continue
-            if len(page) == limit:
-                return page, self._seq[page[-1].id]
-            page.append(job)
-        return page, None
+    def statistics(self) -> RunnerStatistics:
+        return RunnerStatistics(
+            jobs_held=len(self._table), jobs_queued=len(self._queue),
+            running=self._active.job_id if self._active is not None else None,
+            results_in_memory=len(self._results), idempotency_keys=len(self._changes.keys),
+            change_signals=len(self._follow), inbox_messages=len(self._inbox))
 
     def changed(self, job_id: str) -> trio.Event:
         """An event set at the job's next change (or when the runner stops)."""
-        return self._signal(self._signals, job_id)
-
-    def _signal(self, signals: dict[str, trio.Event], job_id: str) -> trio.Event:
-        event = signals.get(job_id)
-        if event is None:
-            event = signals[job_id] = trio.Event()
-            if self.stopping.is_set():
-                event.set()
-        return event
+        return self._follow.changed(job_id)
 
     async def wait_for_change(self, job_id: str, since: int, wait_seconds: float) -> Job | None:
         """The job once its version is above `since`, or as it is after `wait_seconds`."""
-        with trio.move_on_after(wait_seconds):
-            while True:
-                job = self._jobs.get(job_id)
-                # A terminal job never changes again: no point waiting for it.
-                if (job is None or job.version > since or job.terminal
-                        or self.stopping.is_set()):
-                    return job
-                await self.changed(job_id).wait()
-        return self._jobs.get(job_id)
+        return await self._follow.wait_for_change(job_id, since, wait_seconds)
 
-    async def watch(self, job_id: str, since: int = 0, *, keepalive: float = math.inf,
-                    min_interval: float = 0.0) -> AsyncIterator[Job | None]:
-        """Each new snapshot of a job (versions above `since`) until it is terminal;
-        None after `keepalive` seconds without a change, so a stream can prove it lives.
-
-        With `min_interval`, a change that only moves the progress is held until that
-        long after the previous snapshot yielded, and then the newest one is yielded (a
-        job reporting progress a hundred times a second costs a follower a few sends a
-        second); a change of status (started, finished) is yielded at once."""
-        status: JobStatus | None = None
-        hold_until = -math.inf
-        while True:
-            job = await self.wait_for_change(job_id, since, keepalive)
-            if job is None:
-                return
-            if job.version > since:
-                if job.status is status and not job.terminal:
-                    job = await self._until_status_changes(job_id, job, hold_until)
-                yield job
-                since, status = job.version, job.status
-                hold_until = trio.current_time() + min_interval
-            elif not job.terminal and not self.stopping.is_set():
-                yield None
-            if job.terminal or self.stopping.is_set():
-                return
-
-    async def _until_status_changes(self, job_id: str, held: Job, deadline: float) -> Job:
-        """The job's newest snapshot at `deadline`, or as soon as its status is no longer
-        `held`'s (or the runner stops)."""
-        # Woken by a change of status only: progress may move hundreds of times meanwhile.
-        with trio.move_on_at(deadline):
-            while True:
-                job = self._jobs.get(job_id)
-                if (job is None or job.status is not held.status or job.terminal
-                        or self.stopping.is_set()):
-                    break
-                await self._signal(self._status_signals, job_id).wait()
-        return self._jobs.get(job_id) or held
-
-    async def result_json_of(self, job: Job) -> bytes | None:
-        """The JSON text of a result moved out of memory, where the result store can give
-        it without building it (None otherwise: use `result_of`)."""
-        if not job.result_offloaded or self._result_store is None:
-            return None
-        return await self._result_store.load_result_json(job.id)
+    def watch(self, job_id: str, since: int = 0, *, keepalive: float = math.inf,
+              min_interval: float = 0.0) -> AsyncIterator[Job | None]:
+        """Each new snapshot of a job until it is terminal (see `Followers.watch`)."""
+        return self._follow.watch(job_id, since, keepalive=keepalive,
+                                  min_interval=min_interval)
 
     async def result_of(self, job: Job) -> Any:
         """The job's result, read back from the result store if it was moved there."""
-        if not job.result_offloaded or self._result_store is None:
-            return job.result
-        _, result = await self._result_store.load_result(job.id)
-        return result
+        return await self._results.result_of(job)
 
-    # ------------------------------------------------------------------ requests (inbox)
+    async def result_json_of(self, job: Job) -> bytes | None:
+        """The JSON text of a result moved out of memory (None otherwise: `result_of`)."""
+        return await self._results.result_json_of(job)
+
+    # ------------------------------------------------------------------ requests
 
     async def start(self, request: JobRequest) -> Job:
-        job: Job = await self._ask(lambda reply: _Start(request, reply))
+        job: Job = await self._inbox.ask(lambda reply: inbox.Start(request, reply))
         return job
 
     async def cancel(self, job_id: str) -> Job:
-        job: Job = await self._ask(lambda reply: _Cancel(job_id, reply))
+        job: Job = await self._inbox.ask(lambda reply: inbox.Cancel(job_id, reply))
         return job
 
     async def forget(self, job_id: str) -> None:
-        await self._ask(lambda reply: _Forget(job_id, reply))
+        await self._inbox.ask(lambda reply: inbox.Forget(job_id, reply))
 
     async def evict_expired(self) -> int:
-        evicted: int = await self._ask(lambda reply: _Evict(reply))
+        evicted: int = await self._inbox.ask(inbox.Evict)
         return evicted
 
     async def restore(self, jobs: Iterable[Job]) -> None:
         """Load jobs from a journal (terminal ones; active ones become interrupted)."""
-        await self._ask(lambda reply: _Restore(tuple(jobs), reply))
+        await self._inbox.ask(lambda reply: inbox.Restore(tuple(jobs), reply))
 
     async def run_to_completion(self, request: JobRequest) -> Job:
         """Start a job and wait until it is terminal (the legacy synchronous routes)."""
@@ -301,346 +181,206 @@ class JobRunner:
         while not job.terminal:
             latest = await self.wait_for_change(job.id, job.version, math.inf)
             if latest is None:
-                raise JobNotFound(job.id)
+                raise errors.JobNotFound(job.id)
             job = latest
             if self.stopping.is_set() and not job.terminal:
                 raise ShuttingDown("The daemon is shutting down")
         return job
 
-    async def _ask(self, make: Callable[[trio.MemorySendChannel[Any]], _Message]) -> Any:
-        reply_send, reply_recv = trio.open_memory_channel[Any](1)
-        try:
-            await self._inbox_send.send(make(reply_send))
-            async with reply_recv:
-                answer = await reply_recv.receive()
-        except (trio.BrokenResourceError, trio.ClosedResourceError, trio.EndOfChannel):
-            raise ShuttingDown("The daemon is shutting down") from None
-        if isinstance(answer, RunnerError):
-            raise answer
-        return answer
-
-    # ------------------------------------------------------------------ the actor
-
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                  ) -> None:
-        try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                task_status.started()
-                async with self._inbox_recv:
-                    async for message in self._inbox_recv:
-                        self._handle(message)
-        finally:
-            self._nursery = None
-            self._accepting = False
-            self.stopping.set()
-            self._wake_all()
-
     async def shutdown(self, grace_seconds: float) -> None:
         """Take no new jobs, let the running one finish within the grace period, then
         interrupt it; pending jobs are failed as interrupted. Returns when idle."""
-        self._accepting = False
-        for job_id in list(self._queue):
-            self._queue.remove(job_id)
-            self._transition(job_id, Event.FAIL, error=INTERRUPTED,
-                             error_kind=FailureKind.INTERRUPTED)
-        with trio.move_on_after(grace_seconds):
-            await self._idle.wait()
-        if self._active is not None:
-            self._active.reason = "interrupt"
-            self._active.scope.cancel()
-            await self._idle.wait()
-        self.stopping.set()
-        self._wake_all()
-        self._signals.clear()
-        self._status_signals.clear()
+        try:
+            idle: trio.Event = await self._inbox.ask(inbox.StopTaking)
+            with trio.move_on_after(grace_seconds):
+                await idle.wait()
+            if not idle.is_set():
+                await self._inbox.ask(inbox.Interrupt)
+                await idle.wait()
+        except ShuttingDown:
+            return  # the actor has ended: nothing runs, and its end woke every waiter
 
-    def _wake_all(self) -> None:
-        for signals in (self._signals, self._status_signals):
-            for event in list(signals.values()):
-                event.set()
+    async def result_stored(self, job: Job, size: int) -> None:
+        """The result store wrote `job` in `size` bytes: a large result leaves memory."""
+        if not self._results.too_large(size):
+            return
+        try:
+            await self._inbox.ask(lambda reply: inbox.Stored(job, size, reply))
+        except ShuttingDown:
+            return  # the actor has ended: it holds no result any more
 
     def close(self) -> None:
         """End the actor loop (after `shutdown`): the inbox closes, `run` returns."""
         self.closed = True
-        self._inbox_send.close()
+        self._inbox.close()
 
     async def housekeeping(self) -> None:
         """Evict terminal jobs exactly when their retention ends; runs until cancelled."""
         while True:
             self._housekeeping_wake = trio.Event()
-            deadline = self._next_expiry()
+            deadline = self._table.first_finish() + self.settings.retention_seconds
             with trio.move_on_at(deadline):
                 await self._housekeeping_wake.wait()
             if trio.current_time() >= deadline:
                 await self.evict_expired()
 
-    def _next_expiry(self) -> float:
-        for finished in self._finished.values():
-            return finished + self.settings.retention_seconds
-        return math.inf
+    # ------------------------------------------------------------------ the actor
 
-    def _handle(self, message: _Message) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                  ) -> None:
+        self._table.claim()
         try:
-            answer: Any = self._dispatch(message)
-        except RunnerError as exc:
-            answer = exc
-        # The caller may have gone away (client disconnected); the change stands.
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            message.reply.send_nowait(answer)
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                task_status.started()
+                async with self._inbox.receive:
+                    async for message in self._inbox.receive:
+                        self._apply_reports(self._inbox.take_reports(message))
+                        self._handle(message)
+        finally:
+            self._nursery = None
+            self._accepting = False
+            self._follow.stop()
 
-    def _dispatch(self, message: _Message) -> Any:
+    def _handle(self, message: inbox.Message) -> None:
         match message:
-            case _Start(request=request):
-                return self._start(request)
-            case _Cancel(job_id=job_id):
+            case inbox.Progress():
+                pass  # its reports were applied as it arrived
+            case inbox.Finished(job_id=job_id, outcome=outcome):
+                self._finish(job_id, outcome)
+            case _:
+                try:
+                    answer = self._answer(message)
+                except errors.RunnerError as exc:
+                    answer = exc
+                message.reply.send(answer)
+
+    def _answer(self, request: inbox.Request) -> Any:
+        match request:
+            case inbox.Start(request=job_request):
+                return self._start(job_request)
+            case inbox.Cancel(job_id=job_id):
                 return self._cancel(job_id)
-            case _Forget(job_id=job_id):
+            case inbox.Forget(job_id=job_id):
                 return self._forget(job_id)
-            case _Evict():
-                return self._evict()
-            case _Restore(jobs=jobs):
-                return self._restore(jobs)
+            case inbox.Evict():
+                expired = self._table.finished_by(
+                    trio.current_time() - self.settings.retention_seconds)
+                for job_id in expired:
+                    self._changes.drop(job_id)
+                return len(expired)
+            case inbox.Restore(jobs=jobs):
+                self._changes.restore(jobs, trio.current_time())
+                self._housekeeping_wake.set()
+                return len(self._table)
+            case inbox.StopTaking():
+                return self._stop_taking()
+            case inbox.Interrupt():
+                if self._active is not None:
+                    self._active.reason = StopReason.INTERRUPT
+                    self._active.scope.cancel()
+                return None
+            case inbox.Stored(job=job):
+                return self._changes.result_stored(job)
 
     def _start(self, request: JobRequest) -> Job:
         if not self._accepting:
             raise ShuttingDown("The daemon is shutting down and takes no new jobs")
-        key = request.idempotency_key
-        if key is not None and key in self._idempotency:
-            fingerprint, job_id = self._idempotency[key]
-            if fingerprint != request.fingerprint:
-                raise IdempotencyKeyReused(
-                    f"Idempotency-Key {key!r} was already used with a different request")
-            if job_id in self._jobs:
-                return self._jobs[job_id]
-            del self._idempotency[key]
+        keys = self._changes.keys
+        known = keys.job_for(request.idempotency_key, request.fingerprint)
+        if known is not None and (same := self._table.get(known)) is not None:
+            return same
         if self.busy:
             if not request.queue:
-                raise JobConflict(CONFLICT)
+                raise errors.JobConflict(CONFLICT)
             if len(self._queue) >= self.settings.queue_size:
-                raise JobConflict(
+                raise errors.JobConflict(
                     f"The job queue is full ({self.settings.queue_size} jobs waiting)")
         job = lifecycle.new_job(str(uuid.uuid4()), request.job_type, dict(request.params),
-                                request.start_message, self._now())
-        self._seq[job.id] = self._next_seq
-        self._next_seq += 1
+                                request.start_message, self._changes.now())
         self._requests[job.id] = request
-        if key is not None:
-            self._idempotency[key] = (request.fingerprint, job.id)
-            self._key_of[job.id] = key
-        self._publish(job, previous=None)
+        keys.remember(request.idempotency_key, request.fingerprint, job.id)
+        self._changes.add(job)
         self._queue.append(job.id)
         self._launch_next()
         return job
 
     def _launch_next(self) -> None:
-        if self._active is not None or not self._queue or self._nursery is None:
-            if self._active is None and not self._queue:
-                self._idle.set()
+        if self._active is not None or self._nursery is None:
+            return
+        if not self._queue:
+            self._idle.set()
+            if not self._accepting:
+                self._follow.stop()  # shut down and idle: the waiters' last answer is in
             return
         job_id = self._queue.popleft()
-        self._active = _Active(job_id, trio.CancelScope())
-        self._idle = trio.Event()
-        timeout = self.settings.timeouts.get(self._jobs[job_id].job_type)
-        if timeout is not None:
-            self._active.scope.deadline = trio.current_time() + timeout
-        self._nursery.start_soon(self._execute, self._active, timeout)
-
-    async def _execute(self, active: _Active, limit: float | None) -> None:
-        job_id = active.job_id
         request = self._requests.pop(job_id)
+        self._active = execution.Running.start(job_id, self.settings.timeouts.get(request.job_type))
+        self._idle = trio.Event()
         self._transition(job_id, Event.START)
+        self._nursery.start_soon(self._execute, job_id, request, self._active.scope)
 
+    async def _execute(self, job_id: str, request: JobRequest, scope: trio.CancelScope
+                       ) -> None:
         def report(fraction: float, message: str) -> None:
-            # Called from the operation's task (the trio thread), so applying it here
-            # directly keeps order and never waits.
-            job = self._jobs.get(job_id)
+            self._inbox.report(job_id, fraction, message)
+
+        outcome = await execution.perform(request.operation, report, scope,
+                                          job_id=job_id, job_type=request.job_type)
+        await self._inbox.tell(inbox.Finished(job_id, outcome))
+
+    def _apply_reports(self, reports: Mapping[str, tuple[float, str]]) -> None:
+        for job_id, (fraction, message) in reports.items():
+            job = self._table.get(job_id)
             if job is not None and job.status is JobStatus.RUNNING:
                 self._transition(job_id, Event.PROGRESS, progress=fraction, message=message)
 
-        result: Any = None
-        error: str | None = None
-        error_kind: FailureKind | None = None
-        try:
-            with active.scope:
-                result = await request.operation(report)
-        except OperationError as exc:
-            error, error_kind = str(exc), exc.kind
-        except Exception as exc:
-            error, error_kind = _readable(exc), FailureKind.OPERATION_FAILED
-            log.exception("job_operation_crashed", job_id=job_id, job_type=request.job_type)
-        finally:
-            self._active = None
-
-        if active.scope.cancelled_caught:
-            if active.reason == "cancel":
-                self._transition(job_id, Event.CANCEL, error="Cancelled by request",
-                                 error_kind=FailureKind.CANCELLED)
-            elif active.reason == "interrupt":
-                self._transition(job_id, Event.FAIL, error=INTERRUPTED,
-                                 error_kind=FailureKind.INTERRUPTED)
-            else:
-                self._transition(job_id, Event.FAIL, error=f"Timed out after {limit:g} seconds",
-                                 error_kind=FailureKind.TIMEOUT)
-        elif error is not None:
-            self._transition(job_id, Event.FAIL, error=error, error_kind=error_kind)
-        else:
-            self._transition(job_id, Event.COMPLETE, result=result,
-                             message=_completion_message(result))
+    def _finish(self, job_id: str, outcome: execution.Outcome) -> None:
+        running, self._active = self._active, None
+        if running is None or running.job_id != job_id:
+            raise RuntimeError(f"Job {job_id} ended, but it was not the one running")
+        event, changes = execution.conclusion(running, outcome)
+        self._transition(job_id, event, **changes)
         self._launch_next()
 
     def _cancel(self, job_id: str) -> Job:
-        job = self._jobs.get(job_id)
+        job = self._table.get(job_id)
         if job is None:
-            raise JobNotFound(job_id)
+            raise errors.JobNotFound(job_id)
         if job.terminal:
-            raise JobNotCancellable(job_id, f"Job {job_id} is already {job.status.value}")
+            raise errors.JobNotCancellable(job_id, f"Job {job_id} is already {job.status.value}")
         if job.status is JobStatus.PENDING and job_id in self._queue:
             self._queue.remove(job_id)
             self._requests.pop(job_id, None)
-            self._transition(job_id, Event.CANCEL, error="Cancelled by request",
-                             error_kind=FailureKind.CANCELLED)
+            job = self._transition(job_id, Event.CANCEL, error=CANCELLED,
+                                   error_kind=FailureKind.CANCELLED)
             self._launch_next()
         elif self._active is not None and self._active.job_id == job_id:
-            self._active.reason = "cancel"
+            self._active.reason = StopReason.CANCEL
             self._active.scope.cancel()
-        return self._jobs[job_id]
-
-    def _forget(self, job_id: str) -> None:
-        job = self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFound(job_id)
-        if not job.terminal:
-            raise JobNotCancellable(
-                job_id, f"Job {job_id} is still {job.status.value}; cancel it first")
-        self._drop(job_id)
-
-    def _evict(self) -> int:
-        horizon = trio.current_time() - self.settings.retention_seconds
-        expired = [jid for jid, finished in self._finished.items() if finished <= horizon]
-        for job_id in expired:
-            self._drop(job_id)
-        return len(expired)
-
-    def _restore(self, jobs: Iterable[Job]) -> int:
-        now_wall, now_trio = self._now(), trio.current_time()
-        for job in sorted(jobs, key=lambda j: j.created_at):
-            if job.id in self._jobs:
-                continue
-            if not job.terminal:
-                job = lifecycle.apply(job, Event.FAIL, now_wall, error=INTERRUPTED,
-                                      error_kind=FailureKind.INTERRUPTED)
-                self._notify(job)
-            self._jobs[job.id] = job
-            self._seq[job.id] = self._next_seq
-            self._next_seq += 1
-            age = (now_wall - (job.finished_at or job.updated_at)).total_seconds()
-            self._finished[job.id] = now_trio - max(age, 0.0)
-            if not job.result_offloaded:
-                self._keep_hot(job.id)
-        self._enforce_count_bound()
-        self._housekeeping_wake.set()
-        return len(self._jobs)
-
-    # ------------------------------------------------------------------ state changes
-
-    def _transition(self, job_id: str, event: Event, **changes: Any) -> Job:
-        previous = self._jobs[job_id]
-        job = lifecycle.apply(previous, event, self._now(), **changes)
-        self._publish(job, previous)
         return job
 
-    def _publish(self, job: Job, previous: Job | None) -> None:
-        self._jobs[job.id] = job
+    def _forget(self, job_id: str) -> None:
+        job = self._table.get(job_id)
+        if job is None:
+            raise errors.JobNotFound(job_id)
+        if not job.terminal:
+            raise errors.JobNotCancellable(
+                job_id, f"Job {job_id} is still {job.status.value}; cancel it first")
+        self._changes.drop(job_id)
+
+    def _stop_taking(self) -> trio.Event:
+        self._accepting = False
+        while self._queue:
+            job_id = self._queue.popleft()
+            self._requests.pop(job_id, None)
+            self._transition(job_id, Event.FAIL, error=INTERRUPTED,
+                             error_kind=FailureKind.INTERRUPTED)
+        self._launch_next()
+        return self._idle
+
+    def _transition(self, job_id: str, event: Event, **changes: Any) -> Job:
+        job = self._changes.apply(job_id, event, **changes)
         if job.terminal:
-            self._finished[job.id] = trio.current_time()
-            self._enforce_count_bound()
-            self._keep_hot(job.id)
             self._housekeeping_wake.set()
-        event = self._signals.pop(job.id, None)
-        if event is not None:
-            event.set()
-        if previous is None or previous.status is not job.status:
-            _log_transition(job)
-            status_event = self._status_signals.pop(job.id, None)
-            if status_event is not None:
-                status_event.set()
-        self._notify(job)
-
-    def _notify(self, job: Job) -> None:
-        for listener in self._listeners:
-            try:
-                listener(job)
-            except Exception:
-                log.exception("job_listener_failed", job_id=job.id)
-
-    def _enforce_count_bound(self) -> None:
-        while len(self._finished) > self.settings.max_retained:
-            oldest = next(iter(self._finished))
-            self._drop(oldest)
-
-    def result_stored(self, job: Job, size: int) -> None:
-        """The result store wrote `job` in `size` bytes: move a large result out of memory."""
-        if size <= self.settings.result_bytes_in_memory or self._result_store is None:
-            return
-        current = self._jobs.get(job.id)
-        if current is not None and current.version == job.version and current.terminal:
-            self._hot.pop(job.id, None)
-            self._move_out(job.id)
-
-    def _keep_hot(self, job_id: str) -> None:
-        self._hot[job_id] = None
-        if self._result_store is None:
-            return
-        while len(self._hot) > self.settings.results_in_memory:
-            oldest, _ = self._hot.popitem(last=False)
-            self._move_out(oldest)
-
-    def _move_out(self, job_id: str) -> None:
-        """Leave a job's result to the result store. Not a change of the job (same version,
-        no listener): only where its result lives."""
-        job = self._jobs.get(job_id)
-        if job is not None and job.result is not None and not job.result_offloaded:
-            self._jobs[job_id] = dataclasses.replace(job, result=None, result_offloaded=True)
-
-    def _drop(self, job_id: str) -> None:
-        self._hot.pop(job_id, None)
-        self._jobs.pop(job_id, None)
-        self._seq.pop(job_id, None)
-        self._finished.pop(job_id, None)
-        for signals in (self._signals, self._status_signals):
-            event = signals.pop(job_id, None)
-            if event is not None:
-                event.set()
-        key = self._key_of.pop(job_id, None)
-        if key is not None:
-            self._idempotency.pop(key, None)
-        for listener in self._drop_listeners:
-            try:
-                listener(job_id)
-            except Exception:
-                log.exception("job_listener_failed", job_id=job_id)
-
-
-def _completion_message(result: Any) -> str | None:
-    if isinstance(result, Mapping) and isinstance(result.get("message"), str):
-        return str(result["message"])
-    return "Completed"
-
-
-def _readable(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(_readable(inner) for inner in exc.exceptions)
-    text = str(exc)
-    return text if text else f"{type(exc).__name__} in the operation"
-
-
-def _log_transition(job: Job) -> None:
-    fields: dict[str, Any] = {"job_id": job.id, "job_type": job.job_type,
-                              "status": job.status.value, "progress": job.progress}
-    if job.terminal and job.started_at is not None and job.finished_at is not None:
-        fields["duration_ms"] = round(
-            (job.finished_at - job.started_at).total_seconds() * 1000, 3)
-    if job.error is not None:
-        fields["error"] = job.error
-    log.info("job_" + job.status.value, **fields)
+        return job

@@ -15,10 +15,12 @@ from colony_actor.api.encoding import Bodies
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal.store import JobJournal
 from colony_actor.jobs.lifecycle import Event, Job
-from colony_actor.jobs.runner import JobRequest, JobRunner, RunnerSettings
+from colony_actor.jobs.runner import JobRequest, JobRunner
+from colony_actor.jobs.wire import job_resource
 from colony_actor.runtime import json_pieces
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 from tests.api.test_jobs_http import DOC, SUBJECT, start
+from tests.jobs.support import settings
 from tests.support import Harness, wait_terminal
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -54,7 +56,7 @@ def completed(job_id: str, result: Any) -> Job:
 
 async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = completed("j1", {"rows": [{"n": n, "text": "ü" * 20} for n in range(ROWS)]})
     seen: list[bytes] = []
 
@@ -65,7 +67,7 @@ async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
         for _ in range(20):
             nursery.start_soon(follower)
     assert len(seen) == 20 and len(set(seen)) == 1
-    assert json.loads(seen[0]) == job.to_json()
+    assert json.loads(seen[0]) == job_resource(job)
     assert dumps.encodings == 1, "twenty followers, one encoding"
     assert threading.main_thread() not in dumps.threads
     assert await bodies.job(job) is seen[0]
@@ -74,15 +76,15 @@ async def test_a_result_is_encoded_once_in_a_worker_thread() -> None:
 
 async def test_a_job_without_a_result_is_encoded_inline() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = lifecycle.new_job("j2", "search", {"q": "x"}, "Search started", NOW)
-    assert json.loads(await bodies.job(job)) == job.to_json()
+    assert json.loads(await bodies.job(job)) == job_resource(job)
     assert dumps.threads == [threading.main_thread()]
 
 
 async def test_followers_share_one_encoding_even_when_it_is_too_large_to_keep() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps, max_bytes=64 << 10)
+    bodies = Bodies(JobRunner(settings()), dumps, max_bytes=64 << 10)
     job = completed("huge", {"rows": ["x" * 100 for _ in range(ROWS)]})  # 400 KB
     seen: list[bytes] = []
     async with trio.open_nursery() as nursery:
@@ -95,7 +97,7 @@ async def test_followers_share_one_encoding_even_when_it_is_too_large_to_keep() 
 
 async def test_a_failed_encoding_leaves_the_next_request_to_try_again() -> None:
     dumps = RecordingDumps(failures=1)
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = completed("j", {"n": 1})
     outcomes: list[str] = []
 
@@ -114,10 +116,10 @@ async def test_a_failed_encoding_leaves_the_next_request_to_try_again() -> None:
 
 async def test_a_job_with_large_parameters_is_encoded_off_the_loop() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps)
+    bodies = Bodies(JobRunner(settings()), dumps)
     job = lifecycle.new_job("j3", "search", {"query": {"sparql": "x" * INLINE_MAX_BYTES}},
                             "Search started", NOW)
-    assert json.loads(await bodies.job(job)) == job.to_json()
+    assert json.loads(await bodies.job(job)) == job_resource(job)
     assert threading.main_thread() not in dumps.threads
 
 
@@ -127,7 +129,7 @@ async def _append(seen: list[bytes], body: Any) -> None:
 
 async def test_kept_bodies_stay_within_their_budget() -> None:
     dumps = RecordingDumps()
-    bodies = Bodies(JobRunner(), dumps, max_entries=2, max_bytes=64 << 10)
+    bodies = Bodies(JobRunner(settings()), dumps, max_entries=2, max_bytes=64 << 10)
     jobs = [completed(f"j{n}", {"n": n}) for n in range(3)]
     for job in jobs:
         await bodies.job(job)
@@ -139,11 +141,9 @@ async def test_kept_bodies_stay_within_their_budget() -> None:
     assert dumps.encodings == 6
     await bodies.job(jobs[2])
     assert dumps.encodings == 6
-    kept = [await bodies.job(jobs[0]), await bodies.job(jobs[2])]  # kept: no new encoding
-    assert dumps.encodings == 6
-    statistics = bodies.statistics()  # the accounting the budget relies on
-    assert statistics.kept == 2 and statistics.encoding == 0
-    assert statistics.kept_bytes == sum(len(body) for body in kept)
+    kept = bodies._kept  # the accounting the budget relies on
+    assert bodies._kept_bytes == sum(len(body) for body in kept.values())
+    assert len(kept) == 2
 
 
 async def test_every_route_answers_a_large_result_whole(harness: Harness) -> None:
@@ -159,7 +159,7 @@ async def test_every_route_answers_a_large_result_whole(harness: Harness) -> Non
     assert result["result_count"] == ROWS
     assert len(json.dumps(result)) > INLINE_MAX_BYTES
     snapshot = harness.services.runner.get(job_id)
-    assert snapshot is not None and job == {**snapshot.to_json(), "result": result}
+    assert snapshot is not None and job == {**job_resource(snapshot), "result": result}
     # Held as the text pyoxigraph wrote (colony/search/sparql_json.py), never as Python rows.
     held = snapshot.result["sparql_results"]
     assert isinstance(held, json_pieces.Raw) and json.loads(held.data) == result["sparql_results"]
@@ -222,7 +222,7 @@ async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
     result = {"rows": [{"n": n, "text": "ü" * 20} for n in range(ROWS)]}
     async with trio.open_nursery() as nursery:
         await nursery.start(journal.run)
-        runner = JobRunner(RunnerSettings(result_bytes_in_memory=1000),
+        runner = JobRunner(settings(result_bytes_in_memory=1000),
                            listeners=[journal.record], result_store=journal)
         journal.on_stored = runner.result_stored
         await nursery.start(runner.run)
@@ -237,7 +237,7 @@ async def test_a_result_moved_out_of_memory_is_answered_from_its_stored_text(
         dumps = RecordingDumps()
         bodies = Bodies(runner, dumps)
         body = await bodies.job(moved)
-        assert json.loads(body) == done.to_json()
+        assert json.loads(body) == job_resource(done)
         assert not any(isinstance(call, list) for call in dumps.calls), "spliced, not rebuilt"
         # /result and the synchronous routes answer from the same stored text.
         stored = await bodies.result(moved)

@@ -14,16 +14,6 @@ def _job() -> lifecycle.Job:
     return lifecycle.new_job("id-1", "refreshcache", {}, "Cache refresh job started", T0)
 
 
-def test_new_job_is_pending_with_seed_fields() -> None:
-    wire = _job().to_json()
-    assert wire["status"] == "pending"
-    assert wire["progress"] == 0.0
-    assert wire["created_at"] == "2024-01-01T12:00:00.000Z"
-    for key in ("id", "job_type", "status", "progress", "message", "result", "error",
-                "created_at", "updated_at"):
-        assert key in wire
-
-
 @pytest.mark.parametrize("status", sorted(lifecycle.TERMINAL))
 @pytest.mark.parametrize("event", list(Event))
 def test_terminal_jobs_never_change(status: JobStatus, event: Event) -> None:

@@ -19,7 +19,8 @@ from colony_actor.jobs.errors import (
     ShuttingDown,
 )
 from colony_actor.jobs.lifecycle import Job, JobStatus
-from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn, RunnerSettings
+from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn
+from tests.jobs.support import settings
 
 
 def sleeper(seconds: float, result: Any = "done", steps: int = 1) -> JobRequest:
@@ -50,7 +51,7 @@ async def finished(runner: JobRunner, job: Job) -> Job:
 
 @pytest.fixture
 async def runner(nursery: trio.Nursery) -> AsyncIterator[JobRunner]:
-    runner = JobRunner(RunnerSettings(queue_size=3, retention_seconds=100, max_retained=5,
+    runner = JobRunner(settings(queue_size=3, retention_seconds=100, max_retained=5,
                                       timeouts={"slow": 30}))
     await nursery.start(runner.run)
     yield runner
@@ -92,7 +93,7 @@ async def test_a_raising_operation_fails_and_frees_the_slot(
 
 async def test_progress_never_decreases(nursery: trio.Nursery, autojump_clock: Any) -> None:
     seen: list[float] = []
-    runner = JobRunner(listeners=[lambda job: seen.append(job.progress)])
+    runner = JobRunner(settings(), listeners=[lambda job: seen.append(job.progress)])
     await nursery.start(runner.run)
 
     async def wobbly(progress: ProgressFn) -> str:
@@ -176,7 +177,7 @@ async def test_count_bound_keeps_newest(runner: JobRunner, autojump_clock: Any) 
 
 
 async def test_ten_thousand_quick_jobs_stay_capped(nursery: trio.Nursery) -> None:
-    runner = JobRunner(RunnerSettings(max_retained=100))
+    runner = JobRunner(settings(max_retained=100))
     await nursery.start(runner.run)
 
     async def quick(progress: ProgressFn) -> int:
@@ -243,11 +244,11 @@ async def test_shutdown_interrupts_after_grace(runner: JobRunner, autojump_clock
 
 
 async def test_restore_marks_active_jobs_interrupted(nursery: trio.Nursery) -> None:
-    old = JobRunner()
+    old = JobRunner(settings())
     await nursery.start(old.run)
     pending = await old.start(sleeper(1000))
     snapshot = [old.get(pending.id)]
-    fresh = JobRunner()
+    fresh = JobRunner(settings())
     await nursery.start(fresh.run)
     await fresh.restore([j for j in snapshot if j is not None])
     restored = fresh.get(pending.id)
@@ -256,7 +257,7 @@ async def test_restore_marks_active_jobs_interrupted(nursery: trio.Nursery) -> N
 
 
 async def test_dead_runner_refuses_requests(autojump_clock: Any) -> None:
-    runner = JobRunner()
+    runner = JobRunner(settings())
     async with trio.open_nursery() as nursery:
         await nursery.start(runner.run)
         runner.close()
@@ -271,7 +272,7 @@ async def test_many_waiters_cost_nothing_after_disconnect(
         for _ in range(50):
             waiters.start_soon(runner.wait_for_change, job.id, 10_000, 1)
     await trio.testing.wait_all_tasks_blocked()
-    assert len(runner._signals) <= 1
+    assert runner.statistics().change_signals <= 1
 
 
 async def test_old_results_move_to_the_result_store(
@@ -289,7 +290,7 @@ async def test_old_results_move_to_the_result_store(
         assert not job.result_offloaded, "listeners only ever see whole snapshots"
         stored[job.id] = job.result
 
-    runner = JobRunner(RunnerSettings(results_in_memory=2), listeners=[record],
+    runner = JobRunner(settings(results_in_memory=2), listeners=[record],
                        result_store=Store())
     await nursery.start(runner.run)
     jobs = [await finished(runner, await runner.start(sleeper(1, result={"n": n})))
