@@ -55,6 +55,7 @@ from colony_actor.colony.vocab import (
 )
 from colony_actor.runtime import threads
 from colony_actor.runtime.batching import Batches
+from colony_actor.runtime.concurrency import gather
 from colony_actor.runtime.timestamps import now_stored
 
 # (done, total, message): pods handled out of pods to handle, and the current step.
@@ -210,28 +211,6 @@ class Colony:
     async def _net(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with self._net_limiter:
             return await fn(*args)
-
-    @staticmethod
-    async def _gather(thunks: Sequence[Callable[[], Awaitable[T]]], at_once: int | None = None
-                      ) -> list[T | Exception]:
-        """Run them concurrently, at most `at_once` at a time (all if None); each result
-        or the exception it raised, in order."""
-        results: list[T | Exception] = [NetworkError("not run")] * len(thunks)
-        slots = trio.CapacityLimiter(at_once or max(1, len(thunks)))
-
-        async def run(position: int, thunk: Callable[[], Awaitable[T]]) -> None:
-            try:
-                results[position] = await thunk()
-            except Exception as exc:
-                results[position] = exc
-            finally:
-                slots.release_on_behalf_of(position)
-
-        async with trio.open_nursery() as nursery:
-            for position, thunk in enumerate(thunks):
-                await slots.acquire_on_behalf_of(position)
-                nursery.start_soon(run, position, thunk)
-        return results
 
     def _pods_at_once(self) -> int:
         # Pods in flight in a bulk operation: enough to keep every network slot busy while
@@ -484,7 +463,7 @@ class Colony:
             wanted = sorted(p for p in listed if p not in datas)
             if not wanted:
                 break
-            results = await self._gather([functools.partial(
+            results = await gather([functools.partial(
                 self._net, self._network.get_scratchpad, listed[p]) for p in wanted])
             fresh = []
             for position, result in zip(wanted, results, strict=True):
@@ -551,7 +530,7 @@ class Colony:
             return lambda: self._put_scratchpad(plan.keys[pad], pad, plan.chunks[position],
                                                 plan.scratchpad_counters.get(pad))
 
-        results = await self._gather([writer(i) for i in range(len(plan.chunks))])
+        results = await gather([writer(i) for i in range(len(plan.chunks))])
         for pad, result in zip(plan.scratchpads, results, strict=True):
             if isinstance(result, Exception):
                 written.error = written.error or _reason(result)
@@ -600,7 +579,7 @@ class Colony:
             written.scratchpad_counters[pad] = await self._put_scratchpad(
                 keys[pad], pad, b"", known)
 
-        results = await self._gather([functools.partial(blank, p) for p in pads])
+        results = await gather([functools.partial(blank, p) for p in pads])
         errors = [_reason(r) for r in results if isinstance(r, Exception)]
         if not errors:
             try:
@@ -642,7 +621,7 @@ class Colony:
                 failed[address] = error
             tracker.step()
 
-        for outcome in await self._gather([*(functools.partial(upload, a) for a in pods),
+        for outcome in await gather([*(functools.partial(upload, a) for a in pods),
                                            *(functools.partial(remove, a) for a in removed)],
                                           self._pods_at_once()):
             if isinstance(outcome, Exception):
@@ -753,7 +732,7 @@ class Colony:
             return outcome
 
         results = [o if not isinstance(o, Exception) else ("skipped", _reason(o))
-                   for o in await self._gather([functools.partial(one, a) for a in addresses],
+                   for o in await gather([functools.partial(one, a) for a in addresses],
                                                self._pods_at_once())]
         if depth is not None:
             unchanged = {a: depth for a, (outcome, _) in zip(addresses, results, strict=True)
