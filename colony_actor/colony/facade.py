@@ -35,18 +35,17 @@ from colony_actor.colony.errors import (
     StaleCounter,
     UploadFailed,
 )
+from colony_actor.colony.fulltext.index import FullTextIndex, open_beside
 from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad
 from colony_actor.colony.search import engine as search
-from colony_actor.colony.store.graph import (
-    GraphStore,
-    HeldCopy,
-    PodData,
-    parse_statements,
-    serialize_lines,
-)
+from colony_actor.colony.store import writes
+from colony_actor.colony.store.graph import GraphStore
+from colony_actor.colony.store.poddata import PodData, parse_statements, serialize_lines
+from colony_actor.colony.store.reads import HeldCopy
+from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.vocab import (
     check_pod_name,
     is_address,
@@ -145,12 +144,14 @@ class _Progress:
 
 
 class Colony:
-    def __init__(self, graph: GraphStore, network: Network, keys: KeyStore, *,
+    def __init__(self, graph: GraphStore, index: FullTextIndex | None, network: Network,
+                 keys: KeyStore, *,
                  scratchpad_limit: int, concurrency: int, search_timeout: float,
                  claim_timeout: float = CLAIM_PROBE_TIMEOUT) -> None:
         # Use `Colony.open`.
         self._claim_timeout = claim_timeout
         self._graph = graph
+        self._index = index
         self._network = network
         self._keys = keys
         self._scratchpad_limit = scratchpad_limit
@@ -180,16 +181,31 @@ class Colony:
         if not claim_timeout > 0:
             raise InvalidInput("claim_timeout must be positive")
 
-        def start() -> GraphStore:
-            graph = GraphStore(Path(data_dir) / "store", keys.address(0),
-                               fulltext=Path(data_dir) / FULLTEXT_FILE)
-            graph.init_config(keys.address(1), now_stored())
-            return graph
+        def start() -> tuple[GraphStore, FullTextIndex | None]:
+            graph = GraphStore(Path(data_dir) / "store", keys.address(0))
+            index = open_beside(Path(data_dir) / FULLTEXT_FILE, graph.store)
+            if index is not None:
+                graph.follow(index)
+            if not graph.pod_exists(graph.config):
+                graph.apply(writes.init_config(graph.config, keys.address(1), now_stored()))
+            return graph, index
 
-        graph = await threads.run_sync(start)
-        return cls(graph, network, keys, scratchpad_limit=scratchpad_limit,
+        graph, index = await threads.run_sync(start)
+        return cls(graph, index, network, keys, scratchpad_limit=scratchpad_limit,
                    concurrency=concurrency, search_timeout=search_timeout,
                    claim_timeout=claim_timeout)
+
+    @property
+    def store(self) -> GraphStore:
+        """The store, for tests and diagnostics: read it in a worker thread, and never
+        write to it (writes go through the methods here, under their lock)."""
+        return self._graph
+
+    @property
+    def fulltext(self) -> FullTextIndex | None:
+        """The full-text index (None when it could not be opened), for tests and
+        diagnostics."""
+        return self._index
 
     async def aclose(self) -> None:
         async with self._lock:
@@ -266,8 +282,9 @@ class Colony:
 
         def work() -> PodInfo:
             address = self._keys.address(pod_index)
-            self._graph.create_pod(address, self._keys.address(scratch_index), pod_index,
-                                   scratch_index, name, now_stored())
+            self._graph.apply(writes.create_pod(
+                self._config, address, self._keys.address(scratch_index), pod_index,
+                scratch_index, name, now_stored()))
             return self._info(address)
 
         return await self._write(work)
@@ -277,7 +294,7 @@ class Colony:
 
         def work() -> PodInfo:
             address = self._resolve_own(pod)
-            self._graph.rename_pod(address, name, now_stored())
+            self._graph.apply(writes.rename_pod(address, name, now_stored()))
             return self._info(address)
 
         return await self._write(work)
@@ -288,7 +305,9 @@ class Colony:
             if address == self._config:
                 raise InvalidInput("The configuration pod cannot be removed")
             own = address in self._graph.own_pods()
-            self._graph.remove_pod(address, own=own, timestamp=now_stored())
+            self._graph.apply(writes.remove_pod(
+                self._config, address, self._graph.scratchpads(address) if own else None,
+                now_stored()))
 
         await self._write(work)
 
@@ -309,7 +328,8 @@ class Colony:
             if data.subject.value == "ant://" + address:
                 raise InvalidInput("A pod's own subject is kept by Colony; describe other "
                                    "subjects in it")
-            self._graph.put_subject(address, data.subject, data.triples, now_stored())
+            self._graph.apply(writes.put_subject(address, data.subject, data.triples,
+                                                 now_stored()))
 
         await self._write(work)
         return data.document
@@ -327,7 +347,7 @@ class Colony:
             address = self._resolve_own(pod)
             if present and target == address:
                 raise InvalidInput("A pod cannot reference itself")
-            self._graph.set_ref(address, target, present, now_stored())
+            self._graph.apply(writes.set_ref(address, target, present, now_stored()))
 
         await self._write(work)
 
@@ -350,7 +370,7 @@ class Colony:
         timeout = self._search_timeout
         deadline = time.monotonic() + timeout
         run = functools.partial(search.run, self._graph.store, parsed, self._graph.config_node,
-                                deadline, self._graph.fulltext)
+                                deadline, self._index)
         try:
             with trio.fail_after(timeout):
                 results = await threads.run_sync(run, limiter=self._search_limiter,
@@ -495,7 +515,7 @@ class Colony:
                 found[address] = index
             out[address] = self._keys.key(index)
         if found:
-            self._graph.record_key_indexes(found)
+            self._graph.apply(writes.record_key_indexes(found))
         return out
 
     def _plan(self, address: str) -> _Plan:
@@ -514,7 +534,7 @@ class Colony:
             # Registered in the config pod, so another device knows them (and they are
             # overwritten if the pod is removed). For the config pod itself this changes
             # the snapshot, hence the loop.
-            self._graph.add_scratchpads(address, new, now_stored())
+            self._graph.apply(writes.add_scratchpads(self._config, address, new, now_stored()))
         pads = snap.scratchpads[:count]
         rendered = chunks.render(snap.statements, head, pads, self._scratchpad_limit)
         return _Plan(address, snap.seq, rendered, pads, snap.pointer_counter,
@@ -554,8 +574,8 @@ class Colony:
                 raise
             return str(exc)
         written = await self._send(plan)
-        await self._write(self._graph.finish_upload, address, plan.seq,
-                          written.pointer_counter, written.scratchpad_counters)
+        await self._write(self._graph.apply, writes.finish_upload(
+            address, plan.seq, written.pointer_counter, written.scratchpad_counters))
         return written.error
 
     async def _remove_one(self, address: str) -> str | None:
@@ -591,8 +611,8 @@ class Colony:
                         keys[address], address, target, pointer_counter)
             except (ColonyError, OSError) as exc:
                 errors.append(_reason(exc))
-        await self._write(self._graph.finish_removal, address, written.pointer_counter,
-                          written.scratchpad_counters, not errors)
+        await self._write(self._graph.apply, writes.finish_removal(
+            address, written.pointer_counter, written.scratchpad_counters, not errors))
         return errors[0] if errors else None
 
     async def upload_all(self, progress: ProgressReporter) -> dict[str, Any]:
@@ -675,7 +695,7 @@ class Colony:
                     self._keys.mark_used(index)
                     found[address] = index
             if found:
-                self._graph.record_key_indexes(found)
+                self._graph.apply(writes.record_key_indexes(found))
 
         await self._write(work)
 
@@ -692,8 +712,7 @@ class Colony:
         if seen is not None and pointer.counter <= seen:
             return
         triples = await self._fetch(self._config, pointer)
-        owned = await self._write(self._graph.load_config, triples, pointer.counter,
-                                      now_stored())
+        owned = await self._write(self._load_config, triples, pointer.counter)
         await self._adopt_keys(owned)
 
     async def _refresh_pod(self, address: str, depth: int | None, held: HeldCopy
@@ -739,7 +758,7 @@ class Colony:
                          if outcome == "unchanged"}
             if unchanged:
                 try:
-                    await self._write(self._graph.set_depths, unchanged, now_stored())
+                    await self._write(self._set_depths, unchanged)
                 except Exception as exc:  # as if each had failed on its own
                     results = [("skipped", _reason(exc)) if a in unchanged else r
                                for a, r in zip(addresses, results, strict=True)]
@@ -776,8 +795,8 @@ class Colony:
         if not ready:
             return
         try:
-            results = self._graph.replace_pods(
-                [(r.address, data, r.counter, r.depth) for r, data in ready], now_stored())
+            results = self._replace_pods(
+                [Replacement(r.address, data, r.counter, r.depth) for r, data in ready])
         except Exception as exc:
             if len(ready) == 1:
                 ready[0][0].error = exc
@@ -785,8 +804,8 @@ class Colony:
             results = []
             for item, data in ready:
                 try:
-                    results.append(self._graph.replace_pod(
-                        item.address, data, item.counter, item.depth, now_stored()))
+                    results += self._replace_pods(
+                        [Replacement(item.address, data, item.counter, item.depth)])
                 except Exception as one:
                     item.error, item.done = one, True
                     results.append(False)
@@ -794,6 +813,29 @@ class Colony:
             if item.error is None:
                 item.outcome = ("refreshed", "") if replaced else ("kept", KEPT)
             item.done = True
+
+    def _replace_pods(self, pods: list[Replacement]) -> list[bool]:
+        graph = self._graph
+        pending = set(graph.edit_seqs([p.address for p in pods]))
+        known = graph.depths([p.address for p in pods
+                              if p.depth is not None and p.address not in pending])
+        write, stored = writes.replace_pods(graph.config, pods, pending=pending,
+                                            known_depths=known, timestamp=now_stored())
+        graph.apply(write)
+        return stored
+
+    def _set_depths(self, depths: dict[str, int]) -> None:
+        self._graph.apply(writes.set_depths(self._config, depths,
+                                            known=self._graph.depths(depths),
+                                            timestamp=now_stored()))
+
+    def _load_config(self, remote: list[Any], counter: int) -> set[str]:
+        graph = self._graph
+        write, owned = writes.load_config(
+            graph.config, remote, counter, now_stored(), local=graph.triples(graph.config),
+            pending=set(graph.edit_seqs()), removed=set(graph.removed()))
+        graph.apply(write)
+        return owned
 
     async def _refresh_own(self, tracker: _Progress) -> dict[str, Any] | None:
         """The refresh_cache work; None if the user has nothing on the network yet."""
@@ -807,8 +849,7 @@ class Colony:
         unchanged = 0
         if seen is None or pointer.counter > seen:
             triples = await self._fetch(self._config, pointer)
-            owned = await self._write(self._graph.load_config, triples, pointer.counter,
-                                      now_stored())
+            owned = await self._write(self._load_config, triples, pointer.counter)
             refreshed += 1
         else:
             owned = await self._read(self._graph.own_addresses)

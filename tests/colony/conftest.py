@@ -11,9 +11,14 @@ import trio
 
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.facade import Colony
+from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Pointer, Scratchpad
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.store import writes
+from colony_actor.colony.store.graph import GraphStore
+from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.writes import Replacement
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -134,9 +139,39 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
 async def check_fulltext(colony: Colony) -> None:
     """Whatever a test did, the full-text index still mirrors the store (unless the test
     made it unusable on purpose, or already closed the colony)."""
-    graph = colony._graph
-    index = graph.fulltext
-    if index is None or not index.usable or not hasattr(graph, "store"):
+    graph = colony.store
+    index = colony.fulltext
+    if index is None or not index.usable or graph.closed:
         return
     problems = await trio.to_thread.run_sync(index.differences, graph.store)
     assert problems == [], problems
+
+
+def open_graph(tmp_path: Path, config: str, fulltext: str | None = "ft.sqlite3",
+               name: str = "store") -> tuple[GraphStore, FullTextIndex | None]:
+    """A store under `tmp_path` whose configuration pod is at `config`, followed by a
+    full-text index in the file `fulltext` beside it (none if None)."""
+    graph = GraphStore(tmp_path / name, config)
+    index = None
+    if fulltext is not None:
+        index = FullTextIndex.open(tmp_path / fulltext, graph.store)
+        graph.follow(index)
+    return graph, index
+
+
+def init_config(graph: GraphStore, scratchpad: str, timestamp: str) -> None:
+    graph.apply(writes.init_config(graph.config, scratchpad, timestamp))
+
+
+def replace_pod(graph: GraphStore, address: str, data: PodData, counter: int,
+                depth: int | None, timestamp: str) -> bool:
+    return replace_pods(graph, [Replacement(address, data, counter, depth)], timestamp)[0]
+
+
+def replace_pods(graph: GraphStore, pods: list[Replacement], timestamp: str) -> list[bool]:
+    pending = set(graph.edit_seqs([p.address for p in pods]))
+    known = graph.depths([p.address for p in pods if p.depth is not None])
+    write, stored = writes.replace_pods(graph.config, pods, pending=pending,
+                                        known_depths=known, timestamp=timestamp)
+    graph.apply(write)
+    return stored

@@ -7,15 +7,17 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from pyoxigraph import Literal, Triple
+from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.facade import Colony
-from colony_actor.colony.store.graph import PodData
-from colony_actor.colony.vocab import NAME, pod_node
+from colony_actor.colony.store.changes import subjects
+from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.writes import Replacement, Write
+from colony_actor.colony.vocab import NAME, RDF_TYPE, REF, pod_node
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
-from .conftest import OpenColony, ProgressLog, no_progress
+from .conftest import OpenColony, ProgressLog, no_progress, replace_pods
 
 CTX = {"schema": "http://schema.org/"}
 TEXTS = ["Café crème, naïve façade", "日本語のテキスト", "emoji 😀🎉👨‍👩‍👧", "Ελληνικά",
@@ -27,7 +29,7 @@ def subject(i: int) -> str:
 
 
 def statements(colony: Colony, address: str) -> list[bytes]:
-    return colony._graph.statements(address)
+    return colony.store.statements(address)
 
 
 async def pods_by_name(colony: Colony) -> dict[str, str]:
@@ -91,7 +93,7 @@ async def test_chunking_small_scratchpads(open_colony: OpenColony, any_network: 
             "@context": CTX, "schema:name": f"Item {i} {TEXTS[i % len(TEXTS)]}"})
     await first.add_pod_ref("Big", subject(7777))
     await first.upload_all(no_progress)
-    pads = first._graph.scratchpads(pod.address)
+    pads = first.store.scratchpads(pod.address)
     assert len(pads) > 5
     if hasattr(any_network, "scratchpads"):
         assert all(len(any_network.scratchpads[p].data) <= 2048 for p in pads)
@@ -112,7 +114,7 @@ async def test_oversize_statement_is_refused(open_colony: OpenColony, any_networ
     with pytest.raises(InvalidInput, match="ant://" + subject(5)):
         await colony.put_subject_data("Small", subject(5), {
             "@context": CTX, "schema:name": "x" * 3000})
-    assert colony._graph.statements((await pods_by_name(colony))["Small"])
+    assert colony.store.statements((await pods_by_name(colony))["Small"])
     assert (await colony.get_subject_data(subject(5)))["results"]["bindings"] == []
 
 
@@ -271,9 +273,9 @@ async def test_refresh_ref_skips_bad_references(open_colony: OpenColony,
     missing = "e" * 64
     await alice.add_pod_ref(pod.address, missing)
     # A malformed reference can only come from elsewhere; write one straight in the store.
-    alice._graph.update(f"INSERT DATA {{ GRAPH <ant://{pod.address}> {{ <http://bad/ref> "
-                        "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-                        "<ant://colonylib/v1/ref> } }")
+    bad = NamedNode("http://bad/ref")
+    alice.store.apply(Write(f"INSERT DATA {{ GRAPH {pod_node(pod.address)} {{ {bad} {RDF_TYPE} "
+                            f"{REF} }} }}", {pod_node(pod.address): subjects(bad)}))
     await alice.upload_all(no_progress)
     result = await alice.refresh_ref(0, ProgressLog())
     reasons = {s["address"]: s["reason"] for s in result["skipped"]}
@@ -347,18 +349,19 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
     changes in the group are still kept, the others replaced, with their depths."""
     colony = await open_colony(network)
     own = await colony.create_pod("Mine")
-    graph = colony._graph
+    graph = colony.store
     others = [subject(100 + i) for i in range(3)]
     p = pod_node(others[0])
 
     def work() -> list[bool]:
         stamp = "2025-01-01T00:00:00.000000Z"
-        pods = [(address, PodData.of([Triple(pod_node(address), NAME, Literal(f"pod {i}"))]), 1, 2)
+        pods = [Replacement(address, PodData.of([Triple(pod_node(address), NAME,
+                                                        Literal(f"pod {i}"))]), 1, 2)
                 for i, address in enumerate(others)]
         kept = graph.statements(own.address)
         # The own pod has a pending edit: it is left alone, the others are stored.
-        result = graph.replace_pods(
-            [*pods[:2], (own.address, PodData.of([]), 5, 1), pods[2]], stamp)
+        result = replace_pods(
+            graph, [*pods[:2], Replacement(own.address, PodData.of([]), 5, 1), pods[2]], stamp)
         assert graph.statements(own.address) == kept
         assert graph.pointer_counter(own.address) is None
         return result

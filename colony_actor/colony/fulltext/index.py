@@ -38,23 +38,19 @@ the store.
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
-import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import structlog
 from pyoxigraph import (
     BlankNode,
     NamedNode,
-    QueryResultsFormat,
     QuerySolutions,
     Store,
 )
@@ -62,6 +58,10 @@ from pyoxigraph import (
 from colony_actor.colony.errors import SearchTimeout
 from colony_actor.colony.jsonld import subject_tree_pattern
 from colony_actor.colony.search.engine import TEXT_VARIABLES, Results, scan_text_search
+from colony_actor.colony.store.changes import Changes
+from colony_actor.colony.store.reads import pod_graphs
+from colony_actor.colony.store.rows import KIND, LITERAL_ROWS, GraphRows, csv_rows, field
+from colony_actor.colony.store.sparql import L, depth_key
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, text
 
 log = structlog.get_logger("colony_actor.colony.fulltext.index")
@@ -76,10 +76,6 @@ REBUILD_BATCH: Final = 500
 RECONCILE_MAX: Final = 1000
 # A search overlapping this many writes in a row gives up on the index (the caller scans).
 ATTEMPTS: Final = 4
-_L: Final = str(LOCAL_GRAPH)
-_XSD: Final = "http://www.w3.org/2001/XMLSchema#"
-_RDF: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_XSD_INTEGER: Final = f"<{_XSD}integer>"
 _INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
                   "VALUES (?, ?, ?, ?, ?, ?)")
 _INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
@@ -135,95 +131,12 @@ _MAINTENANCE: Final = (
 )
 
 
-@dataclass(frozen=True)
-class Touch:
-    """What one write changes in one graph: all of it, or the literals of some subjects
-    (`subjects`) and of some subjects with the anonymous nodes nested under them (`trees`:
-    what put_subject_data replaces)."""
-    whole: bool = False
-    subjects: frozenset[NamedNode] = frozenset()
-    trees: frozenset[NamedNode] = frozenset()
-
-
-Changes = Mapping[NamedNode, Touch]
-WHOLE: Final = Touch(whole=True)
-
-
-def subjects(*nodes: NamedNode) -> Touch:
-    return Touch(subjects=frozenset(nodes))
-
-
-def merge(*changes: Changes) -> dict[NamedNode, Touch]:
-    out: dict[NamedNode, Touch] = {}
-    for change in changes:
-        for graph, touch in change.items():
-            known = out.get(graph)
-            if known is None:
-                out[graph] = touch
-            else:
-                out[graph] = Touch(known.whole or touch.whole, known.subjects | touch.subjects,
-                                   known.trees | touch.trees)
-    return out
-
-
-def generation_sparql(changes: Changes) -> str:
-    """The update operations that give each changed graph a new generation token, to run
-    AFTER the edit in the same request: a graph left empty or dropped keeps none."""
-    out = ""
-    for graph in sorted(changes, key=lambda g: g.value):
-        if graph == LOCAL_GRAPH:
-            continue
-        token = text(secrets.token_hex(16))
-        out += (f"DELETE WHERE {{ GRAPH {_L} {{ {graph} {INDEX_GENERATION} ?v }} }} ;\n"
-                f"INSERT {{ GRAPH {_L} {{ {graph} {INDEX_GENERATION} {token} }} }} WHERE "
-                f"{{ {{ SELECT * WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }} LIMIT 1 }} }} ;\n")
-    return out
-
-
 # -- reading the store ----------------------------------------------------------------
-
-
-def csv_rows(store: Store, sparql: str, **options: Any) -> list[list[str]]:
-    """A SELECT's rows as strings, through the CSV results format (plain values: IRIs
-    bare, blank nodes `_:id`, literals their lexical form), far cheaper than terms."""
-    solutions = store.query(sparql, **options)
-    assert isinstance(solutions, QuerySolutions)
-    body = solutions.serialize(format=QueryResultsFormat.CSV)
-    del solutions
-    assert isinstance(body, bytes)
-    reader = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
-    next(reader, None)
-    return list(reader)
-
-
-def _field(variable: str, name: str) -> str:
-    """A SELECT expression giving `?variable` as one CSV field named `?name`: an IRI as a
-    plain string (the CSV writer leaves IRIs unquoted, and an IRI may hold a comma), a
-    blank node as `_:id`."""
-    return f"(IF(isBlank(?{variable}), ?{variable}, STR(?{variable})) AS ?{name})"
-
-
-# (subject, predicate, kind, LCASE(STR(literal))) of literal statements.
-_KIND: Final = (f"(IF(DATATYPE(?o) = <{_RDF}langString>, \"l\", IF(DATATYPE(?o) = "
-                f"<{_XSD}string>, \"s\", \"o\")) AS ?k)")
-LITERAL_ROWS: Final = (f"SELECT {_field('x', 's')} {_field('p', 'q')} "
-                       + _KIND.replace("{", "{{").replace("}", "}}")
-                       + " (LCASE(STR(?o)) AS ?l) WHERE {{ {inner} }}")
 
 
 def _graph_rows(store: Store, graph: NamedNode) -> list[list[str]]:
     return csv_rows(store, LITERAL_ROWS.format(
         inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o)) }}"))
-
-
-@dataclass(frozen=True)
-class GraphRows:
-    """The index rows of a graph a write replaces wholly, known before the write: those of
-    its literal statements about named subjects (`rows`, built by `LITERAL_ROWS`), and
-    whether it has literal statements about blank nodes (the store renames those, so they
-    are read back after the write)."""
-    rows: list[list[str]]
-    blank: bool
 
 
 def _written_rows(store: Store, graph: NamedNode, written: GraphRows) -> list[list[str]]:
@@ -253,21 +166,16 @@ def _tree_rows(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> li
 
 def _tree_subjects(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> set[str]:
     rows = csv_rows(
-        store, f"SELECT DISTINCT {_field('x', 's')} WHERE {{ GRAPH {graph} {{ "
+        store, f"SELECT DISTINCT {field('x', 's')} WHERE {{ GRAPH {graph} {{ "
                f"{_tree_pattern(roots)} }} }}")
     return {row[0] for row in rows}
-
-
-def _pod_graphs(store: Store) -> list[NamedNode]:
-    return sorted((g for g in store.named_graphs()
-                   if isinstance(g, NamedNode) and g != LOCAL_GRAPH), key=lambda g: g.value)
 
 
 def _generations(store: Store, graphs: Iterable[NamedNode] | None = None) -> dict[str, str]:
     restrict = ""
     if graphs is not None:
         restrict = "VALUES ?g { " + " ".join(str(g) for g in graphs) + " } "
-    rows = csv_rows(store, f"SELECT {_field('g', 'h')} ?t WHERE {{ {restrict}GRAPH {_L} {{ "
+    rows = csv_rows(store, f"SELECT {field('g', 'h')} ?t WHERE {{ {restrict}GRAPH {L} {{ "
                            f"?g {INDEX_GENERATION} ?t }} }}")
     return {row[0]: row[1] for row in rows}
 
@@ -286,9 +194,8 @@ def _lcase(store: Store, terms: Sequence[str]) -> list[str]:
 def _depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
     """Each graph's depth sort keys as the text query computes them, one per depth
     statement (a graph without any sorts as depth "0")."""
-    rows = csv_rows(store, f"SELECT {_field('g', 'h')} (COALESCE({_XSD_INTEGER}(?d), 999999) "
-                           f"AS ?k) WHERE {{ GRAPH {config} {{ ?g {DEPTH} ?d }} "
-                           "FILTER(isIRI(?g)) }")
+    rows = csv_rows(store, f"SELECT {field('g', 'h')} ({depth_key('d')} AS ?k) WHERE {{ "
+                           f"GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
     out: dict[str, list[int]] = {}
     for graph, key in rows:
         out.setdefault(graph, []).append(int(key))
@@ -428,7 +335,7 @@ class FullTextIndex:
             with _transaction(db):
                 for statement in _SCHEMA:
                     db.execute(statement)
-                graphs = _pod_graphs(store)
+                graphs = pod_graphs(store)
                 generations = _generations(store)
                 for number, graph in enumerate(graphs, 1):
                     db.execute("INSERT INTO graphs(id, iri, generation) VALUES (?, ?, ?)",
@@ -446,8 +353,8 @@ class FullTextIndex:
                     batch: list[NamedNode | BlankNode] = list(
                         graphs[start:start + REBUILD_BATCH])
                     found = csv_rows(
-                        store, f"SELECT {_field('g', 'h')} {_field('x', 's')} "
-                               f"{_field('p', 'q')} {_KIND} (LCASE(STR(?o)) AS ?l) WHERE "
+                        store, f"SELECT {field('g', 'h')} {field('x', 's')} "
+                               f"{field('p', 'q')} {KIND} (LCASE(STR(?o)) AS ?l) WHERE "
                                "{ GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }",
                         named_graphs=batch)
                     db.executemany(_INSERT, ((ids[g], x, predicate(p), k, *_text_columns(t))
@@ -481,7 +388,7 @@ class FullTextIndex:
 
     def _reconcile(self, store: Store) -> None:
         """Reindex the graphs whose generation differs from the store's; drop the gone."""
-        graphs = _pod_graphs(store)
+        graphs = pod_graphs(store)
         wanted = _generations(store)
         indexed = dict(self._db.execute("SELECT iri, generation FROM graphs").fetchall())
         present = {g.value for g in graphs}
@@ -805,7 +712,7 @@ class FullTextIndex:
             fts = self._db.execute(
                 "INSERT INTO literals_fts(literals_fts, rank) VALUES ('integrity-check', 1)")
             del fts
-        graphs = _pod_graphs(store)
+        graphs = pod_graphs(store)
         if set(indexed) != {g.value for g in graphs}:
             problems.append(f"graphs: index {sorted(indexed)}, store "
                             f"{sorted(g.value for g in graphs)}")
@@ -844,3 +751,13 @@ def select_groups(groups: Iterable[tuple[str, str, int, int]],
             break
     chosen = {(e[2], e[3]) for e in entries if bound is None or e[:3] <= bound}
     return sorted(chosen)
+
+
+def open_beside(path: Path, store: Store) -> FullTextIndex | None:
+    """The index at `path`, in step with `store`; None (searches scan, nothing else
+    depends on the index) when it cannot be opened nor rebuilt."""
+    try:
+        return FullTextIndex.open(path, store)
+    except (sqlite3.Error, OSError) as exc:
+        log.error("fulltext_unavailable", path=str(path), error=str(exc))
+        return None
