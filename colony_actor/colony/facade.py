@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from colony_actor.colony.errors import (
     InvalidInput,
     NetworkError,
     PodNotFound,
-    SearchTimeout,
     StaleCounter,
     UploadFailed,
 )
@@ -40,7 +38,9 @@ from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad
-from colony_actor.colony.search import engine as search
+from colony_actor.colony.search.forms import parse_query
+from colony_actor.colony.search.run import subject_data
+from colony_actor.colony.search.searcher import Searcher
 from colony_actor.colony.store import writes
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData, parse_statements, serialize_lines
@@ -63,9 +63,6 @@ ProgressReporter = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 STORE_THREADS: Final = 4
-# Searches get their own threads: a query abandoned at its timeout keeps its thread until
-# it finishes, and must not starve edits of theirs.
-SEARCH_THREADS: Final = 2
 MIN_SCRATCHPAD: Final = 1024
 # A pod from someone else may claim any number of chunks; this many is plenty (16 GiB at
 # the default 4 MiB) and bounds what one reference can make us fetch.
@@ -155,9 +152,8 @@ class Colony:
         self._network = network
         self._keys = keys
         self._scratchpad_limit = scratchpad_limit
-        self._search_timeout = search_timeout
+        self._searcher = Searcher(graph, index, search_timeout)
         self._store_limiter = trio.CapacityLimiter(STORE_THREADS)
-        self._search_limiter = trio.CapacityLimiter(SEARCH_THREADS)
         self._concurrency = concurrency
         self._net_limiter = trio.CapacityLimiter(concurrency)
         self._lock = trio.Lock()
@@ -359,31 +355,15 @@ class Colony:
 
     async def get_subject_data(self, subject: str) -> dict[str, Any]:
         node = normalize_subject(subject)
-        return await self._read(search.subject_data, self._graph.store, node)
+        return await self._read(subject_data, self._graph.store, node)
 
     # -- search ------------------------------------------------------------------------
 
     async def search(self, query: Mapping[str, Any] | str,
                      progress: ProgressReporter) -> dict[str, Any]:
-        parsed = search.parse_query(query)
+        parsed = parse_query(query)
         progress(0, 1, "Searching")
-        timeout = self._search_timeout
-        deadline = time.monotonic() + timeout
-        run = functools.partial(search.run, self._graph.store, parsed, self._graph.config_node,
-                                deadline, self._index)
-        try:
-            with trio.fail_after(timeout):
-                results = await threads.run_sync(run, limiter=self._search_limiter,
-                                                 abandon_on_cancel=True)
-        except (trio.TooSlowError, SearchTimeout):
-            raise SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
-        except SyntaxError as exc:
-            raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:500]}") from None
-        except (ValueError, TypeError) as exc:
-            raise InvalidInput(f"Invalid search: {str(exc)[:500]}") from None
-        # In a thread too: the rows path's form walks every row it found.
-        out = await threads.run_sync(results.to_json)
-        out["search_timestamp"] = now_stored()
+        out = await self._searcher.answer(parsed)
         progress(1, 1, f"Found {out['result_count']} results")
         return out
 

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
 from colony_actor.colony.errors import SearchTimeout
 from colony_actor.colony.facade import FULLTEXT_FILE, Colony
-from colony_actor.colony.fulltext.index import _RANKED, FullTextIndex, select_groups
-from colony_actor.colony.search import engine as search
-from colony_actor.colony.search.engine import parse_terms, scan_text_search
+from colony_actor.colony.fulltext.index import FullTextIndex
+from colony_actor.colony.fulltext.ranking import RANKED, select_groups
+from colony_actor.colony.search.forms import parse_terms
+from colony_actor.colony.search.text import indexed_search, scan_text_search, text_search
 from colony_actor.colony.store import writes
 from colony_actor.colony.store.changes import WHOLE, subjects
 from colony_actor.colony.store.graph import GraphStore
@@ -77,11 +79,11 @@ def both(graph: GraphStore, index: FullTextIndex | None, terms: list[str], limit
     """(what a search through the index gives, what the scan gives); the index must
     answer itself unless `answers` is False (then it may leave the search to the scan)."""
     assert index is not None
-    found = index.search(graph.store, terms, limit, graph.config_node, INF)
+    found = indexed_search(graph.store, index, terms, limit, graph.config_node, INF)
     if answers:
         assert found is not None, "the index did not answer"
     elif found is None:
-        found = search.text_search(graph.store, terms, limit, graph.config_node, INF, index)
+        found = text_search(graph.store, terms, limit, graph.config_node, INF, index)
     return found, scan_text_search(graph.store, terms, limit, graph.config_node, INF)
 
 
@@ -232,14 +234,22 @@ async def test_index_that_cannot_follow_is_set_aside(open_colony: OpenColony,
     await trio.to_thread.run_sync(break_index)
     await colony.put_subject_data(pods[0], S[0], {"@context": CTX, "schema:name": "Kept edit"})
     assert not index.usable  # the edit stands; the index no longer answers
-    assert index.search(colony.store.store, ["kept"], 5, colony.store.config_node,
-                        INF) is None
+    assert indexed_search(colony.store.store, index, ["kept"], 5, colony.store.config_node,
+                          INF) is None
     found = await colony.search("kept edit", no_progress)  # the scan answers
     assert found["result_count"] == 1
     await colony.aclose()
     colony = await open_colony(network)  # rebuilt at open
     assert colony.fulltext is not None and colony.fulltext.usable
     await assert_same(colony, ["kept edit", "beatles"])
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll `condition` (another thread is to make it true) until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.001)
 
 
 def test_search_waits_for_a_write_in_progress(tmp_path: Path) -> None:
@@ -249,15 +259,19 @@ def test_search_waits_for_a_write_in_progress(tmp_path: Path) -> None:
         init_config(graph, S[-2], "2025-01-01T00:00:00.000000Z")
         out: list[Any] = []
         with index.writing(graph.store, {}):
-            thread = threading.Thread(target=lambda: out.append(index.search(
-                graph.store, ["configuration"], 5, graph.config_node, INF)))
+            thread = threading.Thread(target=lambda: out.append(indexed_search(
+                graph.store, index, ["configuration"], 5, graph.config_node, INF)))
             thread.start()
-            time.sleep(0.2)
+            assert index.statistics().writing
+            wait_until(lambda: index.statistics().searches_waiting == 1)
             assert thread.is_alive() and not out
             with pytest.raises(SearchTimeout):
-                index.search(graph.store, ["configuration"], 5, graph.config_node,
-                             time.monotonic() + 0.1)
+                indexed_search(graph.store, index, ["configuration"], 5, graph.config_node,
+                               time.monotonic() + 0.1)
+            assert index.statistics().searches_waiting == 1
         thread.join(5)
+        done = index.statistics()
+        assert done.usable and not done.writing and done.searches_waiting == 0
         assert out and out[0] == scan_text_search(graph.store, ["configuration"], 5,
                                                   graph.config_node, INF)
         assert out[0].bindings
@@ -400,8 +414,8 @@ def test_index_file_is_beside_the_store(tmp_path: Path) -> None:
     try:
         assert isinstance(index, FullTextIndex)
         assert (tmp_path / "x.sqlite3").exists()
-        assert search.text_search(graph.store, ["x"], 5, graph.config_node, INF,
-                                  index).bindings == []
+        assert text_search(graph.store, ["x"], 5, graph.config_node, INF,
+                           index).bindings == []
     finally:
         graph.close()
 
@@ -458,7 +472,7 @@ def test_ranking_in_sql_is_select_groups(groups: list[tuple[str, str, int, int]]
         db.execute("CREATE TEMP TABLE depth_keys(iri TEXT NOT NULL, key INTEGER NOT NULL)")
         db.executemany("INSERT INTO temp.depth_keys VALUES (?, ?)",
                        [(g, k) for g, keys in depths.items() for k in keys])
-        rows = db.execute(_RANKED.format(groups="SELECT * FROM g", limit=1), [limit]).fetchall()
+        rows = db.execute(RANKED.format(groups="SELECT * FROM g", limit=1), [limit]).fetchall()
     finally:
         db.close()
     assert sorted({(g, x) for g, x, _ in rows}) == select_groups(groups, depths, limit)

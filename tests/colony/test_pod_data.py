@@ -10,7 +10,7 @@ import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from colony_actor.colony.fulltext.index import FullTextIndex
-from colony_actor.colony.search.engine import scan_text_search
+from colony_actor.colony.search.text import indexed_search, scan_text_search
 from colony_actor.colony.store import writes
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
@@ -61,7 +61,7 @@ def test_statements_in_named_graphs_count_as_the_pods_own(
     assert len(graph.triples(POD)) == 5
     assert index.differences(graph.store) == []
     for term in ("sneaky", "nested"):
-        found = index.search(graph.store, [term], 10, graph.config_node, INF)
+        found = indexed_search(graph.store, index, [term], 10, graph.config_node, INF)
         assert found is not None
         assert found == scan_text_search(graph.store, [term], 10, graph.config_node, INF)
         assert [row["graph"]["value"] for row in found.bindings] == [pod_node(POD).value]
@@ -85,7 +85,7 @@ def test_literals_of_every_kind_are_indexed_as_the_store_holds_them(
     assert replace_pod(graph, POD, data, 1, None, STAMP)
     assert index.differences(graph.store) == []
     for term in ("blank node", "école", "7", "hello"):
-        found = index.search(graph.store, [term], 10, graph.config_node, INF)
+        found = indexed_search(graph.store, index, [term], 10, graph.config_node, INF)
         assert found is not None and len(found.bindings) == 1, term
 
 
@@ -134,7 +134,8 @@ def test_iris_with_commas_are_indexed(tmp_path: Path) -> None:
             assert index is not None and index.usable, attempt
             assert index.differences(graph.store) == [], attempt
             for term in ("washington", "nested", "ottawa", "inner"):
-                found = index.search(graph.store, [term], 10, graph.config_node, INF)
+                found = indexed_search(graph.store, index, [term], 10, graph.config_node,
+                                       INF)
                 assert found is not None and len(found.bindings) == 1, (attempt, term)
         finally:
             graph.close()
