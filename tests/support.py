@@ -61,7 +61,8 @@ async def build(nursery: trio.Nursery, data_dir: Path, network_dir: Path, *,
     colony = await Colony.open(data_dir, network, keys,
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
-                               search_timeout=settings.search.timeout_seconds)
+                               search_timeout=settings.search.timeout_seconds,
+                               claim_timeout=settings.network.claim_timeout_seconds)
     runner = JobRunner(RunnerSettings(queue_size=settings.jobs.queue_size,
                                       retention_seconds=settings.jobs.retention_seconds,
                                       max_retained=settings.jobs.max_retained,

@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
-from colony_actor.colony.facade import Colony, ProgressReporter
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.sync.progress import ProgressReporter
 from colony_actor.jobs.errors import FailureKind, OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 

@@ -19,6 +19,8 @@ from colony_actor.colony.store import writes
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Replacement
+from colony_actor.colony.sync.replacing import replace_pods
+from colony_actor.service import config
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -82,6 +84,69 @@ class MemoryNetwork:
         self.writes += 1
 
 
+class ObservedNetwork:
+    """Wraps a network for tests that need to act at a given point of a sync: it counts
+    the calls made (`await reached(n)`), and holds writes at its gate while the gate is
+    closed (`await writing.wait()` returns once one waits there)."""
+
+    def __init__(self, network: Any) -> None:
+        self._network = network
+        self.calls = 0
+        self._waiters: list[tuple[int, trio.Event]] = []
+        self._gate = trio.Event()
+        self._gate.set()
+        self.writing = trio.Event()
+
+    def close_gate(self) -> None:
+        self._gate = trio.Event()
+        self.writing = trio.Event()
+
+    def open_gate(self) -> None:
+        self._gate.set()
+
+    async def reached(self, calls: int) -> None:
+        """Return once `calls` calls were made, or `release` was called."""
+        if self.calls < calls:
+            event = trio.Event()
+            self._waiters.append((calls, event))
+            await event.wait()
+
+    def release(self) -> None:
+        """Wake every `reached` waiting, and those to come."""
+        self.calls = 1 << 62
+        self._count()
+
+    def _count(self) -> None:
+        self.calls += 1
+        for calls, event in self._waiters:
+            if self.calls >= calls:
+                event.set()
+
+    async def _write(self) -> None:
+        self._count()
+        if not self._gate.is_set():
+            self.writing.set()
+            await self._gate.wait()
+
+    async def get_pointer(self, address: str) -> Pointer | None:
+        self._count()
+        result: Pointer | None = await self._network.get_pointer(address)
+        return result
+
+    async def get_scratchpad(self, address: str) -> Scratchpad | None:
+        self._count()
+        result: Scratchpad | None = await self._network.get_scratchpad(address)
+        return result
+
+    async def put_pointer(self, pointer: Pointer) -> None:
+        await self._write()
+        await self._network.put_pointer(pointer)
+
+    async def put_scratchpad(self, scratchpad: Scratchpad) -> None:
+        await self._write()
+        await self._network.put_scratchpad(scratchpad)
+
+
 def no_progress(done: int, total: int, message: str) -> None:
     assert 0 <= done <= total, (done, total, message)
 
@@ -111,6 +176,13 @@ def network() -> MemoryNetwork:
 
 
 OpenColony = Callable[..., Awaitable[Colony]]
+# Colony.open's settings, as the daemon gives them by default.
+SETTINGS: dict[str, Any] = {
+    "scratchpad_limit": config.NetworkSettings().scratchpad_limit,
+    "concurrency": config.NetworkSettings().concurrency,
+    "search_timeout": config.SearchSettings().timeout_seconds,
+    "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
+}
 
 
 @pytest.fixture
@@ -126,7 +198,7 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
         else:
             keys = await trio.to_thread.run_sync(KeyStore.create, data_dir, PASSWORD,
                                                  MNEMONICS[who])
-        colony = await Colony.open(data_dir, network, keys, **options)
+        colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, **options})
         opened.append(colony)
         return colony
 
@@ -168,10 +240,4 @@ def replace_pod(graph: GraphStore, address: str, data: PodData, counter: int,
     return replace_pods(graph, [Replacement(address, data, counter, depth)], timestamp)[0]
 
 
-def replace_pods(graph: GraphStore, pods: list[Replacement], timestamp: str) -> list[bool]:
-    pending = set(graph.edit_seqs([p.address for p in pods]))
-    known = graph.depths([p.address for p in pods if p.depth is not None])
-    write, stored = writes.replace_pods(graph.config, pods, pending=pending,
-                                        known_depths=known, timestamp=timestamp)
-    graph.apply(write)
-    return stored
+
