@@ -1,4 +1,5 @@
-"""Fixtures for the Colony tests: an in-memory network, key stores and Colony instances."""
+"""Fixtures for the Colony tests: networks (in memory, observed), key stores, Colony
+instances, and stores built directly."""
 
 from __future__ import annotations
 
@@ -33,21 +34,17 @@ MNEMONICS = {
 
 
 class MemoryNetwork:
-    """A dict-backed Network: verifies signatures, refuses stale counters, and can be slow
-    (`latency_ms`) or fail for chosen addresses (`fail_addresses`)."""
+    """A dict-backed Network: verifies signatures, refuses stale counters, and can fail for
+    chosen addresses (`fail_addresses`)."""
 
-    def __init__(self, latency_ms: float = 0) -> None:
-        self.latency_ms = latency_ms
+    def __init__(self) -> None:
         self.fail_addresses: set[str] = set()
         self.pointers: dict[str, Pointer] = {}
         self.scratchpads: dict[str, Scratchpad] = {}
         self.writes = 0
 
     async def _before(self, address: str) -> None:
-        if self.latency_ms:
-            await trio.sleep(self.latency_ms / 1000)
-        else:
-            await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint()
         if address in self.fail_addresses:
             raise NetworkError(f"Injected failure for {address}")
 

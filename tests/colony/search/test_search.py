@@ -14,7 +14,7 @@ from colony_actor.colony.search.forms import parse_query, parse_terms
 from colony_actor.colony.search.readonly import query_form
 from colony_actor.colony.search.results import Results
 
-from .conftest import MemoryNetwork, OpenColony, no_progress
+from ..conftest import MemoryNetwork, OpenColony, no_progress
 
 CTX = {"schema": "http://schema.org/"}
 S = [f"{i:064x}" for i in range(1, 6)]

@@ -31,7 +31,7 @@ from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Write
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, NAME, pod_node
 
-from .conftest import (
+from ..conftest import (
     MemoryNetwork,
     OpenColony,
     init_config,

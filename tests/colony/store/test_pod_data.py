@@ -16,7 +16,7 @@ from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.vocab import INDEX, LOCAL_GRAPH, pod_node
 
-from .conftest import init_config, open_graph, replace_pod
+from ..conftest import init_config, open_graph, replace_pod
 
 STAMP = "2025-01-01T00:00:00.000000Z"
 POD, OTHER, CHUNK = "1" * 64, "2" * 64, "3" * 64

@@ -21,7 +21,7 @@ from colony_actor.colony.vocab import NAME, RDF_TYPE, REF, pod_node
 from colony_actor.runtime import threads
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
-from .conftest import ObservedNetwork, OpenColony, ProgressLog, no_progress, open_graph
+from ..conftest import ObservedNetwork, OpenColony, ProgressLog, no_progress, open_graph
 
 CTX = {"schema": "http://schema.org/"}
 TEXTS = ["Café crème, naïve façade", "日本語のテキスト", "emoji 😀🎉👨‍👩‍👧", "Ελληνικά",
