@@ -2,7 +2,7 @@
 
 - `search_store`: a daemon data directory whose store holds N pods of schema.org metadata
   (`pods * triples_per_pod` triples), written with the project's own graph module
-  (`GraphStore.replace_pod`, the step a refresh uses to store a downloaded pod) in a key
+  (`writes.replace_pods`, the step a refresh uses to store a downloaded pod) in a key
   store the daemon opens with the benchmark password. Words follow a Zipf law over a
   generated vocabulary, so a search term's frequency is known from its rank.
 - `sync_fixture`: built through the daemon's HTTP API: a publisher with `pods` pods
@@ -133,30 +133,36 @@ def search_store(workdir: Path, pods: int, triples_per_pod: int,
     log(f"# building the search store: {pods} pods x {triples_per_pod} triples in {root} ...")
     started = time.monotonic()
     from colony_actor.colony.keys.store import KeyStore
-    from colony_actor.colony.store.graph import GraphStore, PodData
+    from colony_actor.colony.store import writes
+    from colony_actor.colony.store.graph import GraphStore
+    from colony_actor.colony.store.poddata import PodData
+    from colony_actor.colony.store.writes import Replacement
     from colony_actor.runtime.timestamps import now_stored as now
 
     keys = KeyStore.create(data_dir, PASSWORD, MNEMONIC)
     graph = GraphStore(data_dir / "store", keys.address(0))
-    graph.init_config(keys.address(1), now())
+    graph.apply(writes.init_config(graph.config, keys.address(1), now()))
     stamp = now()
     total = 0
     for number in range(pods):
         triples = _pod_triples(words, number, triples_per_pod)
         total += len(triples)
-        graph.replace_pod(address("pod", number), PodData.of(triples), 1, None, stamp)
+        # A fresh store: no pod waits for upload, none has a depth yet.
+        replacement = Replacement(address("pod", number), PodData.of(triples), 1, None)
+        graph.apply(writes.replace_pods(graph.config, [replacement], pending=set(),
+                                        known_depths={}, timestamp=stamp)[0])
         if number and number % 1000 == 0:
             log(f"#   {number} pods, {time.monotonic() - started:.0f} s")
-    # Depth 1, as pods reached through one reference; written in batches (one transaction
-    # each) because every call re-reads the known depths.
+    # Depth 1, as pods reached through one reference (none has a depth yet), in batches of
+    # 500 pods, one transaction each.
     batch: dict[str, int] = {}
     for number in range(pods):
         batch[address("pod", number)] = 1
         if len(batch) == 500:
-            graph.set_depths(batch, stamp)
+            graph.apply(writes.set_depths(graph.config, batch, known={}, timestamp=stamp))
             batch = {}
     if batch:
-        graph.set_depths(batch, stamp)
+        graph.apply(writes.set_depths(graph.config, batch, known={}, timestamp=stamp))
     graph.close()
     seconds = time.monotonic() - started
     (root / READY).write_text(json.dumps({"pods": pods, "triples": total,

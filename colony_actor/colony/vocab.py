@@ -29,7 +29,9 @@ NAME: Final = NamedNode("http://schema.org/name")
 DESCRIPTION: Final = NamedNode("http://schema.org/description")
 CONTENT_SIZE: Final = NamedNode("http://schema.org/contentSize")
 RDF_TYPE: Final = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+RDF_LANG_STRING: Final = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#langString")
 XSD_INTEGER: Final = NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+XSD_STRING: Final = NamedNode("http://www.w3.org/2001/XMLSchema#string")
 
 CONFIG_POD_NAME: Final = "User Configuration"
 
@@ -44,7 +46,7 @@ POINTER_COUNTER: Final = NamedNode(LOCAL_NS + "pointer-counter")
 SCRATCHPAD_COUNTER: Final = NamedNode(LOCAL_NS + "scratchpad-counter")
 KEY_INDEX: Final = NamedNode(LOCAL_NS + "key-index")
 # <graph> gen "token": changed by every write to the graph, in the same transaction; the
-# full-text index records the token it reflects (fulltext.py).
+# full-text index records the token it reflects (fulltext/index.py).
 INDEX_GENERATION: Final = NamedNode(LOCAL_NS + "fulltext-generation")
 
 # Predicates users may not write through put_subject_data: they carry Colony's own

@@ -49,6 +49,7 @@ class NetworkSettings:
     latency_ms: float = 0.0
     concurrency: int = 16
     scratchpad_limit: int = 4 * 1024 * 1024
+    claim_timeout_seconds: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,8 @@ def _validate(settings: Settings) -> None:
         (settings.network.latency_ms >= 0, "network.latency_ms must be >= 0"),
         (settings.network.concurrency >= 1, "network.concurrency must be >= 1"),
         (settings.network.scratchpad_limit >= 1024, "network.scratchpad_limit must be >= 1024"),
+        (settings.network.claim_timeout_seconds > 0,
+         "network.claim_timeout_seconds must be positive"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),

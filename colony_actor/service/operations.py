@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
-from colony_actor.colony.facade import Colony, ProgressReporter
+from colony_actor.colony.facade import Colony
+from colony_actor.colony.sync.progress import ProgressReporter
 from colony_actor.jobs.errors import FailureKind, OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 from colony_actor.service import catalogue

@@ -62,7 +62,8 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
     colony = await Colony.open(settings.data_dir, network, keys,
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
-                               search_timeout=settings.search.timeout_seconds)
+                               search_timeout=settings.search.timeout_seconds,
+                               claim_timeout=settings.network.claim_timeout_seconds)
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:

@@ -1,4 +1,5 @@
-"""Fixtures for the Colony tests: an in-memory network, key stores and Colony instances."""
+"""Fixtures for the Colony tests: networks (in memory, observed), key stores, Colony
+instances, and stores built directly."""
 
 from __future__ import annotations
 
@@ -11,9 +12,16 @@ import trio
 
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.facade import Colony
+from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Pointer, Scratchpad
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.store import writes
+from colony_actor.colony.store.graph import GraphStore
+from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.writes import Replacement
+from colony_actor.colony.sync.replacing import replace_pods
+from colony_actor.service import config
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -26,21 +34,17 @@ MNEMONICS = {
 
 
 class MemoryNetwork:
-    """A dict-backed Network: verifies signatures, refuses stale counters, and can be slow
-    (`latency_ms`) or fail for chosen addresses (`fail_addresses`)."""
+    """A dict-backed Network: verifies signatures, refuses stale counters, and can fail for
+    chosen addresses (`fail_addresses`)."""
 
-    def __init__(self, latency_ms: float = 0) -> None:
-        self.latency_ms = latency_ms
+    def __init__(self) -> None:
         self.fail_addresses: set[str] = set()
         self.pointers: dict[str, Pointer] = {}
         self.scratchpads: dict[str, Scratchpad] = {}
         self.writes = 0
 
     async def _before(self, address: str) -> None:
-        if self.latency_ms:
-            await trio.sleep(self.latency_ms / 1000)
-        else:
-            await trio.lowlevel.checkpoint()
+        await trio.lowlevel.checkpoint()
         if address in self.fail_addresses:
             raise NetworkError(f"Injected failure for {address}")
 
@@ -77,6 +81,69 @@ class MemoryNetwork:
         self.writes += 1
 
 
+class ObservedNetwork:
+    """Wraps a network for tests that need to act at a given point of a sync: it counts
+    the calls made (`await reached(n)`), and holds writes at its gate while the gate is
+    closed (`await writing.wait()` returns once one waits there)."""
+
+    def __init__(self, network: Any) -> None:
+        self._network = network
+        self.calls = 0
+        self._waiters: list[tuple[int, trio.Event]] = []
+        self._gate = trio.Event()
+        self._gate.set()
+        self.writing = trio.Event()
+
+    def close_gate(self) -> None:
+        self._gate = trio.Event()
+        self.writing = trio.Event()
+
+    def open_gate(self) -> None:
+        self._gate.set()
+
+    async def reached(self, calls: int) -> None:
+        """Return once `calls` calls were made, or `release` was called."""
+        if self.calls < calls:
+            event = trio.Event()
+            self._waiters.append((calls, event))
+            await event.wait()
+
+    def release(self) -> None:
+        """Wake every `reached` waiting, and those to come."""
+        self.calls = 1 << 62
+        self._count()
+
+    def _count(self) -> None:
+        self.calls += 1
+        for calls, event in self._waiters:
+            if self.calls >= calls:
+                event.set()
+
+    async def _write(self) -> None:
+        self._count()
+        if not self._gate.is_set():
+            self.writing.set()
+            await self._gate.wait()
+
+    async def get_pointer(self, address: str) -> Pointer | None:
+        self._count()
+        result: Pointer | None = await self._network.get_pointer(address)
+        return result
+
+    async def get_scratchpad(self, address: str) -> Scratchpad | None:
+        self._count()
+        result: Scratchpad | None = await self._network.get_scratchpad(address)
+        return result
+
+    async def put_pointer(self, pointer: Pointer) -> None:
+        await self._write()
+        await self._network.put_pointer(pointer)
+
+    async def put_scratchpad(self, scratchpad: Scratchpad) -> None:
+        await self._write()
+        await self._network.put_scratchpad(scratchpad)
+
+
 def no_progress(done: int, total: int, message: str) -> None:
     assert 0 <= done <= total, (done, total, message)
 
@@ -106,6 +173,13 @@ def network() -> MemoryNetwork:
 
 
 OpenColony = Callable[..., Awaitable[Colony]]
+# Colony.open's settings, as the daemon gives them by default.
+SETTINGS: dict[str, Any] = {
+    "scratchpad_limit": config.NetworkSettings().scratchpad_limit,
+    "concurrency": config.NetworkSettings().concurrency,
+    "search_timeout": config.SearchSettings().timeout_seconds,
+    "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
+}
 
 
 @pytest.fixture
@@ -121,7 +195,7 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
         else:
             keys = await trio.to_thread.run_sync(KeyStore.create, data_dir, PASSWORD,
                                                  MNEMONICS[who])
-        colony = await Colony.open(data_dir, network, keys, **options)
+        colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, **options})
         opened.append(colony)
         return colony
 
@@ -134,9 +208,33 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
 async def check_fulltext(colony: Colony) -> None:
     """Whatever a test did, the full-text index still mirrors the store (unless the test
     made it unusable on purpose, or already closed the colony)."""
-    graph = colony._graph
-    index = graph.fulltext
-    if index is None or not index.usable or not hasattr(graph, "store"):
+    graph = colony.store
+    index = colony.fulltext
+    if index is None or not index.usable or graph.closed:
         return
     problems = await trio.to_thread.run_sync(index.differences, graph.store)
     assert problems == [], problems
+
+
+def open_graph(tmp_path: Path, config: str, fulltext: str | None = "ft.sqlite3",
+               name: str = "store") -> tuple[GraphStore, FullTextIndex | None]:
+    """A store under `tmp_path` whose configuration pod is at `config`, followed by a
+    full-text index in the file `fulltext` beside it (none if None)."""
+    graph = GraphStore(tmp_path / name, config)
+    index = None
+    if fulltext is not None:
+        index = FullTextIndex.open(tmp_path / fulltext, graph.store)
+        graph.follow(index)
+    return graph, index
+
+
+def init_config(graph: GraphStore, scratchpad: str, timestamp: str) -> None:
+    graph.apply(writes.init_config(graph.config, scratchpad, timestamp))
+
+
+def replace_pod(graph: GraphStore, address: str, data: PodData, counter: int,
+                depth: int | None, timestamp: str) -> bool:
+    return replace_pods(graph, [Replacement(address, data, counter, depth)], timestamp)[0]
+
+
+

@@ -1,1 +1,1 @@
-"""fulltext."""
+"""The full-text index of the pods' literals: it answers candidates, never a search."""

@@ -1,11 +1,8 @@
-"""Keys: the BIP39 mnemonic, per-index Ed25519 keys, and the encrypted key store.
+"""The key store: the mnemonic and the key indexes in use, encrypted at rest.
 
-One 12-word mnemonic yields every key a user has: key i is Ed25519 over
-HKDF-SHA256(seed, info="index:i"). Index 0 is the configuration pod's pointer, index 1 its
-scratchpad, and later indexes are handed out in order, so the same mnemonic on another
-machine finds the same addresses. The mnemonic and the set of used indexes live in
-`<data_dir>/keystore.json`, encrypted with the daemon's password (Argon2id, or scrypt
-where OpenSSL lacks Argon2, then AES-256-GCM).
+The mnemonic and the set of used indexes live in `<data_dir>/keystore.json`, encrypted
+with the daemon's password (Argon2id, or scrypt where OpenSSL lacks Argon2, then
+AES-256-GCM); the keys themselves are derived on demand (derivation.py).
 
 Everything here is synchronous and some of it is slow on purpose (the KDF); async callers
 run it in a worker thread (`threads.run_sync`). This module must never log, print, or put the
@@ -20,33 +17,33 @@ import binascii
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 import threading
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from mnemonic import Mnemonic
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, WrongPassword
-from colony_actor.colony.network.base import address_of
-from colony_actor.runtime.files import fsync_dir
+from colony_actor.colony.keys.derivation import (
+    Keychain,
+    check_index,
+    generate_mnemonic,
+    normalize_mnemonic,
+)
+from colony_actor.runtime.files import fsync_dir, write_atomic
 
 KEYSTORE_FILE = "keystore.json"
-MNEMONIC_WORDS = 12
 # How far past the highest used index `index_of` looks for keys another device has used.
 SEARCH_WINDOW = 256
 
 _FORMAT = "colony-actor/keystore"
 _VERSION = 1
-_HKDF_SALT = b"colony-actor/keys/v1"
 _SALT_BYTES = 16
 _NONCE_BYTES = 12
 
@@ -61,46 +58,6 @@ _MAX_ARGON2_LANES = 16
 _MAX_SCRYPT_N = 2**20
 _MAX_SCRYPT_R = 32
 _MAX_SCRYPT_P = 16
-
-
-def generate_mnemonic() -> str:
-    """A fresh 12-word BIP39 English mnemonic (128 bits of entropy)."""
-    return str(Mnemonic("english").generate(strength=128))
-
-
-def _normalize_mnemonic(mnemonic: str) -> str:
-    # The error messages name positions, never words: the words are the secret.
-    if not isinstance(mnemonic, str):
-        raise InvalidInput("The mnemonic must be a string of 12 words")
-    words = unicodedata.normalize("NFKD", mnemonic).lower().split()
-    if len(words) != MNEMONIC_WORDS:
-        raise InvalidInput(
-            f"The mnemonic must have {MNEMONIC_WORDS} words; the one given has {len(words)}"
-        )
-    wordlist = Mnemonic("english")
-    known = set(wordlist.wordlist)
-    for position, word in enumerate(words, start=1):
-        if word not in known:
-            raise InvalidInput(f"Word {position} of the mnemonic is not a BIP39 English word")
-    phrase = " ".join(words)
-    if not wordlist.check(phrase):
-        raise InvalidInput("The mnemonic's checksum does not match; check the words and order")
-    return phrase
-
-
-def _derive_key(seed: bytes, index: int) -> Ed25519PrivateKey:
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(),
-        length=32,
-        salt=_HKDF_SALT,
-        info=b"index:" + str(index).encode(),
-    )
-    return Ed25519PrivateKey.from_private_bytes(hkdf.derive(seed))
-
-
-def _check_index(index: int) -> None:
-    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-        raise InvalidInput(f"A key index must be a non-negative integer, not {index!r}")
 
 
 def _new_kdf_params() -> dict[str, Any]:
@@ -175,23 +132,15 @@ def _seal(header: dict[str, Any], file_key: bytes, payload: dict[str, Any]) -> b
     return (json.dumps(envelope, indent=2) + "\n").encode("utf-8")
 
 
-def _write_file(path: Path, data: bytes, *, replace: bool) -> None:
-    """Write `data` to `path` atomically with mode 0600; if not `replace`, never clobber."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
+def _create_file(path: Path, data: bytes) -> None:
+    """Write `data` to a new file `path` (mode 0600), never over an existing one."""
+    staging = path.with_name(f".{path.name}.{secrets.token_hex(8)}.new")
+    write_atomic(staging, data, mode=0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if replace:
-            os.replace(tmp, path)
-        else:
-            _link_new(tmp, path)
+        _link_new(staging, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+            staging.unlink()
     fsync_dir(path.parent)
 
 
@@ -218,7 +167,7 @@ def _parse_payload(plaintext: bytes) -> tuple[str, set[int]] | None:
     # whole document), so none may escape, not even as the cause of another.
     try:
         payload = json.loads(plaintext)
-        phrase = _normalize_mnemonic(payload["mnemonic"])
+        phrase = normalize_mnemonic(payload["mnemonic"])
         used = payload["used"]
     except Exception:
         return None
@@ -240,16 +189,12 @@ class KeyStore:
         # Use `create` or `open`; this constructor trusts its arguments.
         self._path = path
         self._mnemonic = mnemonic
-        self._seed = Mnemonic.to_seed(mnemonic, passphrase="")
+        self._keychain = Keychain(mnemonic)
         self._used = set(used)
         # The derived AES key, not the password, is what lets later writes re-encrypt
         # without paying for the KDF again.
         self._header = header
         self._file_key = file_key
-        self._keys: dict[int, Ed25519PrivateKey] = {}
-        self._addresses: dict[int, str] = {}
-        self._indexes: dict[str, int] = {}
-        self._scanned = 0  # every index below this one is in _indexes
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -272,7 +217,7 @@ class KeyStore:
         """A new key store from `mnemonic` (or a fresh one); refuses to overwrite a store."""
         if not isinstance(password, str) or not password:
             raise InvalidInput("The key store password must be a non-empty string")
-        phrase = generate_mnemonic() if mnemonic is None else _normalize_mnemonic(mnemonic)
+        phrase = generate_mnemonic() if mnemonic is None else normalize_mnemonic(mnemonic)
         path = cls.path_for(data_dir)
         if path.exists():
             raise ColonyError(f"A key store already exists at {path}; refusing to overwrite it")
@@ -281,7 +226,7 @@ class KeyStore:
         header = {"format": _FORMAT, "version": _VERSION, "kdf": kdf}
         file_key = _derive_file_key(kdf, password)
         store = cls(path=path, mnemonic=phrase, used={0, 1}, header=header, file_key=file_key)
-        _write_file(path, store._sealed(), replace=False)
+        _create_file(path, store._sealed())
         return store
 
     @classmethod
@@ -335,22 +280,10 @@ class KeyStore:
             return frozenset(self._used)
 
     def key(self, index: int) -> Ed25519PrivateKey:
-        _check_index(index)
-        with self._lock:
-            key = self._keys.get(index)
-            if key is None:
-                key = _derive_key(self._seed, index)
-                address = address_of(key)
-                self._keys[index] = key
-                self._addresses[index] = address
-                self._indexes[address] = index
-            return key
+        return self._keychain.key(index)
 
     def address(self, index: int) -> str:
-        with self._lock:
-            if index not in self._addresses:
-                self.key(index)
-            return self._addresses[index]
+        return self._keychain.address(index)
 
     def index_of(self, address: str) -> int | None:
         """The index whose address is `address`, or None.
@@ -361,19 +294,9 @@ class KeyStore:
         """
         if not isinstance(address, str):
             return None
-        address = address.lower()
         with self._lock:
             limit = (max(self._used) + 1 if self._used else 0) + SEARCH_WINDOW
-            found = self._indexes.get(address)
-            if found is not None and found < limit:
-                return found
-            # Derivation is cached, so each index is derived once however often we look.
-            while self._scanned < limit:
-                index = self._scanned
-                self._scanned += 1
-                if self.address(index) == address:
-                    return index
-        return None
+        return self._keychain.find(address.lower(), limit)
 
     def allocate(self) -> int:
         """Hand out the index after the highest one used, persist, and return it.
@@ -388,7 +311,7 @@ class KeyStore:
 
     def mark_used(self, index: int) -> None:
         """Record that `index` is in use (say, by this user on another device) and persist."""
-        _check_index(index)
+        check_index(index)
         with self._lock:
             if index not in self._used:
                 self._claim(index)
@@ -407,4 +330,4 @@ class KeyStore:
         return _seal(self._header, self._file_key, payload)
 
     def _save(self) -> None:
-        _write_file(self._path, self._sealed(), replace=True)
+        write_atomic(self._path, self._sealed(), mode=0o600)

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from colony_actor.colony.errors import BadSignature
 
@@ -23,8 +24,6 @@ RecordKind = Literal["pointer", "scratchpad"]
 
 def address_of(key: Ed25519PrivateKey) -> str:
     """The network address of a key: the lowercase hex of its raw public key."""
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 

@@ -8,10 +8,11 @@ distinct pod graphs; both run with the GIL released. The text then goes into the
 result as it is (`json_pieces.Raw`), as far as the journal and the HTTP response.
 
 `collect` must be called on the thread that ran the query, like every use of a pyoxigraph
-solution iterator, and nothing it raises may hold the iterator (search._read says why).
+solution iterator, and nothing it raises may hold the iterator (results.read_solutions
+says why).
 This module must never decode a result past `threads.INLINE_MAX_BYTES` into Python
 objects, never copy the whole text with the GIL held, and never give a text other than
-the rows path of search.py would give once parsed (tests/colony/test_sparql_json.py
+the rows path of results.py would give once parsed (tests/colony/search/test_sparql_json.py
 compares them).
 """
 
@@ -32,11 +33,11 @@ from colony_actor.colony.errors import ColonyError, SearchTimeout
 from colony_actor.runtime.json_pieces import Raw
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
-# Past this much text a query's answer is not kept as text: search.py takes the rows
+# Past this much text a query's answer is not kept as text: run.py takes the rows
 # path, which stops at its row limit. 64 MiB is 100,000 rows of about 670 bytes.
 MAX_TEXT_BYTES: Final = 64 * 1024 * 1024
 # SQLite's virtual machine instructions between two looks at the deadline.
-_DEADLINE_STEPS: Final = 100_000
+DEADLINE_STEPS: Final = 100_000
 # The text goes into SQLite this much at a time, so that no copy holds the GIL for long.
 _CHUNK_BYTES: Final = 1024 * 1024
 # What pyoxigraph writes between two rows that bind at least one variable (it writes JSON
@@ -50,9 +51,9 @@ _SEPARATOR_TAIL: Final = 4  # a separator is 5 bytes: one cut by a piece's edge 
 
 
 # The row count on every row, with each distinct URI bound to ?graph in the order of its
-# first row (as search.Results gives them); one row with a NULL graph when there is none.
+# first row (as results.Results gives them); one row with a NULL graph when there is none.
 # Each part is computed once (MATERIALIZED), over the text written to the `answer` table.
-_SUMMARY = """
+_SUMMARY_SQL = """
 WITH doc(text) AS MATERIALIZED (SELECT CAST(text AS TEXT) FROM answer),
      total(count) AS MATERIALIZED (SELECT json_array_length(text, '$.results.bindings') FROM doc),
      graphs(graph, first) AS (
@@ -88,7 +89,7 @@ class Serialized:
                 "pods_found": list(self.pods_found)}
 
 
-class _Collector:
+class Collector:
     """The binary file pyoxigraph's serializer writes to (it calls `write` and `flush`
     only), stopping it by raising. Pieces are kept apart, not grown into one buffer: each
     growth of a buffer of megabytes would copy it with the GIL held."""
@@ -125,24 +126,24 @@ def collect(solutions: QuerySolutions, deadline: float, max_rows: int,
             max_bytes: int = MAX_TEXT_BYTES) -> Serialized:
     """Write `solutions` as SPARQL JSON and read its row count and pod graphs; TooLarge
     past `max_rows` rows or `max_bytes` of text, SearchTimeout past `deadline`."""
-    out = _Collector(deadline, max_bytes, max_rows)
+    out = Collector(deadline, max_bytes, max_rows)
     solutions.serialize(cast(IO[bytes], out), format=QueryResultsFormat.JSON)
-    return _summary(out.pieces, deadline, max_rows)
+    return summarize(out.pieces, deadline, max_rows)
 
 
-def _summary(pieces: list[bytes], deadline: float, max_rows: int) -> Serialized:
+def summarize(pieces: list[bytes], deadline: float, max_rows: int) -> Serialized:
     """The answer of the text in `pieces`. Apart from `collect`, so that no frame of an
     error raised here holds the solutions."""
     failure: str | None = None
     with closing(sqlite3.connect(":memory:")) as db:
-        db.set_progress_handler(lambda: time.monotonic() > deadline, _DEADLINE_STEPS)
+        db.set_progress_handler(lambda: time.monotonic() > deadline, DEADLINE_STEPS)
         try:
             db.execute("CREATE TABLE answer(text BLOB)")
             db.execute("INSERT INTO answer VALUES (zeroblob(?))", (sum(map(len, pieces)),))
             with db.blobopen("answer", "text", 1) as blob:
                 for piece in _chunks(pieces):
                     blob.write(piece)
-            rows = db.execute(_SUMMARY).fetchall()
+            rows = db.execute(_SUMMARY_SQL).fetchall()
         except sqlite3.Error as exc:
             failure = str(exc)
     # Raised out here, not in the handler: the sqlite3 error is not kept as its context.

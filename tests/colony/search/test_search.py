@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 
 from colony_actor.colony.errors import ColonyError, InvalidInput
 from colony_actor.colony.facade import Colony
-from colony_actor.colony.search.engine import Results, parse_query, parse_terms, query_form
+from colony_actor.colony.search.forms import parse_query, parse_terms
+from colony_actor.colony.search.readonly import query_form
+from colony_actor.colony.search.results import Results
 
-from .conftest import MemoryNetwork, OpenColony, no_progress
+from ..conftest import MemoryNetwork, OpenColony, no_progress
 
 CTX = {"schema": "http://schema.org/"}
 S = [f"{i:064x}" for i in range(1, 6)]

@@ -1,5 +1,5 @@
 """SELECT answers written as SPARQL JSON text by pyoxigraph (colony/sparql_json.py) must
-read back as exactly what the rows path of search.py builds, with the same count and pod
+read back as exactly what the rows path of results.py builds, with the same count and pod
 graphs; and they must stop at their bounds."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple
 
 from colony_actor.colony.errors import InvalidInput, SearchTimeout
-from colony_actor.colony.search import engine as search
-from colony_actor.colony.search import sparql_json
+from colony_actor.colony.search import results, run, sparql_json
+from colony_actor.colony.search.forms import parse_query
 from colony_actor.colony.vocab import LOCAL_GRAPH
 from colony_actor.runtime.json_pieces import Raw
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
@@ -55,7 +55,7 @@ def filled(rows: list[tuple[int, int, Any]]) -> Store:
 def test_the_text_reads_back_as_the_rows_path_builds(rows: list[tuple[int, int, Any]]) -> None:
     store = filled(rows)
     sparql = SELECT + " ORDER BY ?graph ?subject ?object"
-    expected = search._query(store, sparql, FAR, 1000).to_json()
+    expected = results.run_query(store, sparql, FAR, 1000).to_json()
     answer = sparql_json.collect(store.query(sparql), FAR, 1000)
     assert json.loads(answer.text) == expected["sparql_results"]
     assert answer.count == expected["result_count"]
@@ -91,16 +91,16 @@ def test_bounds() -> None:
 def late_in_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     """From the moment the text is whole and goes to SQLite, the deadline has passed."""
     late = False
-    summary = sparql_json._summary
+    summary = sparql_json.summarize
 
     def summarize(*args: Any) -> sparql_json.Serialized:
         nonlocal late
         late = True
         return summary(*args)
 
-    monkeypatch.setattr(sparql_json, "_summary", summarize)
+    monkeypatch.setattr(sparql_json, "summarize", summarize)
     monkeypatch.setattr(sparql_json.time, "monotonic", lambda: 100.0 if late else 0.0)
-    monkeypatch.setattr(sparql_json, "_DEADLINE_STEPS", 10)
+    monkeypatch.setattr(sparql_json, "DEADLINE_STEPS", 10)
 
 
 def test_the_deadline_holds_while_sqlite_reads_the_text(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,7 @@ def test_rows_are_counted_across_the_pieces_edges(max_rows: int, stops: bool) ->
     text = b'{"head":{"vars":["a"]},"results":{"bindings":[{"a":1},{"a":2},{},{"a":3},{"a":4}]}}'
     # Three separators ({} between rows 2 and 4 hides one): more than 3 rows is certain.
     for cut in range(len(text) + 1):
-        out = sparql_json._Collector(FAR, 1 << 20, max_rows)
+        out = sparql_json.Collector(FAR, 1 << 20, max_rows)
         if stops:
             with pytest.raises(sparql_json.TooLarge):
                 out.write(text[:cut])
@@ -125,7 +125,7 @@ def test_rows_are_counted_across_the_pieces_edges(max_rows: int, stops: bool) ->
             out.write(text[cut:])
             assert b"".join(out.pieces) == text
     # One byte at a time.
-    out = sparql_json._Collector(FAR, 1 << 20, max_rows)
+    out = sparql_json.Collector(FAR, 1 << 20, max_rows)
     with pytest.raises(sparql_json.TooLarge) if stops else contextlib.nullcontext():
         for byte in range(len(text)):
             out.write(text[byte:byte + 1])
@@ -140,7 +140,7 @@ def test_values_that_look_like_a_row_edge_are_not_counted() -> None:
         store.add(Quad(NamedNode(f"http://example.com/s{n}"), NamedNode("http://example.com/q"),
                        Triple(NamedNode("http://x/s"), NamedNode("http://x/p"), Literal('a},{')),
                        NamedNode("ant://pod")))
-    out = sparql_json._Collector(FAR, 1 << 20, 9)
+    out = sparql_json.Collector(FAR, 1 << 20, 9)
     store.query(SELECT).serialize(out, format=QueryResultsFormat.JSON)  # type: ignore[arg-type]
     answer = sparql_json.collect(store.query(SELECT), FAR, 10)
     assert answer.count == 10 and json.loads(answer.text)["results"]["bindings"][0]
@@ -148,18 +148,18 @@ def test_values_that_look_like_a_row_edge_are_not_counted() -> None:
 
 def test_triple_terms_nested_too_deep_are_refused_in_the_rows_path() -> None:
     term: Any = Literal("x")
-    for _ in range(search.MAX_TRIPLE_NESTING + 1):
+    for _ in range(results.MAX_TRIPLE_NESTING + 1):
         term = Triple(NamedNode("http://x/s"), NamedNode("http://x/p"), term)
     with pytest.raises(InvalidInput, match="deeper than"):
-        search.term_json(term)
-    assert search.term_json(term.object)["type"] == "triple"
+        results.term_json(term)
+    assert results.term_json(term.object)["type"] == "triple"
 
 
 def test_too_many_rows_stop_the_writing_before_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     def never(*args: Any) -> None:
         raise AssertionError("SQLite read an answer already known to be too large")
 
-    monkeypatch.setattr(sparql_json, "_summary", never)
+    monkeypatch.setattr(sparql_json, "summarize", never)
     store = filled([(n, 1, Literal(str(n))) for n in range(5000)])
     with pytest.raises(sparql_json.TooLarge):
         sparql_json.collect(store.query(SELECT), FAR, 100)
@@ -175,18 +175,18 @@ def test_a_failed_query_holds_nothing_another_thread_would_drop(
     store = filled([(n, 1, Literal(str(n))) for n in range(500)])
     sparql = SELECT if form == "SELECT" else (
         "CONSTRUCT { ?subject ?p ?object } WHERE { GRAPH ?graph { ?subject ?p ?object } }")
-    query = search.parse_query({"type": "advanced", "sparql": sparql})
+    query = parse_query({"type": "advanced", "sparql": sparql})
     deadline = 50.0
     if form == "SELECT":
         late_in_sqlite(monkeypatch)  # fails in SQLite, after the solutions were written
     else:
         deadline = -1.0  # fails in the rows path
-        monkeypatch.setattr(search.time, "monotonic", lambda: 0.0)
+        monkeypatch.setattr(time, "monotonic", lambda: 0.0)
     failures: list[BaseException] = []
 
     def worker() -> None:
         try:
-            search.run(store, query, NamedNode("ant://config"), deadline)
+            run.run(store, query, NamedNode("ant://config"), deadline)
         except SearchTimeout as exc:
             failures.append(exc)
 
@@ -202,18 +202,18 @@ def test_a_failed_query_holds_nothing_another_thread_would_drop(
 def test_an_advanced_query_past_the_row_limit_is_truncated_as_rows(
         monkeypatch: pytest.MonkeyPatch) -> None:
     store = filled([(n, 1 + n % 2, Literal(str(n))) for n in range(4)])
-    query = search.parse_query({"type": "advanced", "sparql": SELECT + " ORDER BY ?object"})
+    query = parse_query({"type": "advanced", "sparql": SELECT + " ORDER BY ?object"})
     config = NamedNode("ant://config")
-    whole = search.run(store, query, config, FAR)
+    whole = run.run(store, query, config, FAR)
     assert isinstance(whole, sparql_json.Serialized) and whole.count == 4
-    monkeypatch.setattr(search, "MAX_ADVANCED_ROWS", 3)
-    cut = search.run(store, query, config, FAR).to_json()
+    monkeypatch.setattr(run, "MAX_ADVANCED_ROWS", 3)
+    cut = run.run(store, query, config, FAR).to_json()
     assert cut["truncated"] is True and cut["result_count"] == 3
     assert [row["object"]["value"] for row in cut["sparql_results"]["results"]["bindings"]] \
         == ["0", "1", "2"]
     assert cut["pods_found"] == ["ant://pod1", "ant://pod2"]
     # ASK and CONSTRUCT keep the rows path.
-    ask = search.run(store, search.parse_query({"type": "advanced", "sparql": "ASK {}"}),
+    ask = run.run(store, parse_query({"type": "advanced", "sparql": "ASK {}"}),
                      config, FAR)
     assert ask.to_json()["sparql_results"] == {"head": {}, "boolean": True}
     assert LOCAL_GRAPH.value not in whole.pods_found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import inspect
 import os
 import stat
 import sys
@@ -23,7 +24,7 @@ from colony_actor.colony.network.base import Network, Pointer, Scratchpad, addre
 from colony_actor.colony.network.local import LocalNetwork
 
 TARGET = "ab" * 32
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -37,8 +38,12 @@ def key() -> Ed25519PrivateKey:
 
 
 def test_local_network_satisfies_the_protocol(net: LocalNetwork) -> None:
-    backend: Network = net
-    assert backend is net
+    backend: Network = net  # mypy checks the signatures
+    wanted = [name for name, value in vars(Network).items()
+              if not name.startswith("_") and inspect.iscoroutinefunction(value)]
+    assert sorted(wanted) == ["get_pointer", "get_scratchpad", "put_pointer", "put_scratchpad"]
+    for name in wanted:
+        assert inspect.iscoroutinefunction(getattr(backend, name)), name
 
 
 async def test_absent_records_read_as_none(net: LocalNetwork, key: Ed25519PrivateKey) -> None:
@@ -251,7 +256,8 @@ async def test_a_write_waits_for_another_holder_of_the_lock(
         fcntl.flock(fd, fcntl.LOCK_EX)
         async with trio.open_nursery() as nursery:
             nursery.start_soon(net.put_pointer, Pointer.signed(key, TARGET, 2))
-            await trio.sleep(0.2)
+            # The write is in its worker thread, which cannot get past the lock held here.
+            await trio.testing.wait_all_tasks_blocked()
             got = await net.get_pointer(address_of(key))
             assert got is not None and got.counter == 1
             fcntl.flock(fd, fcntl.LOCK_UN)

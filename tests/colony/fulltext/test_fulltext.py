@@ -3,10 +3,12 @@ rebuilt or reconciled at open, and never trusted when it cannot be."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +20,25 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
 from colony_actor.colony.errors import SearchTimeout
 from colony_actor.colony.facade import FULLTEXT_FILE, Colony
-from colony_actor.colony.fulltext.index import (
-    _RANKED,
-    WHOLE,
-    FullTextIndex,
-    select_groups,
-    subjects,
-)
-from colony_actor.colony.search import engine as search
-from colony_actor.colony.search.engine import parse_terms, scan_text_search
-from colony_actor.colony.store.graph import GraphStore, PodData
+from colony_actor.colony.fulltext.index import FullTextIndex
+from colony_actor.colony.fulltext.ranking import RANKED, select_groups
+from colony_actor.colony.search.forms import parse_terms
+from colony_actor.colony.search.text import indexed_search, scan_text_search, text_search
+from colony_actor.colony.store import writes
+from colony_actor.colony.store.changes import WHOLE, subjects
+from colony_actor.colony.store.graph import GraphStore
+from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.writes import Write
 from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, NAME, pod_node
 
-from .conftest import MemoryNetwork, OpenColony, no_progress
+from ..conftest import (
+    MemoryNetwork,
+    OpenColony,
+    init_config,
+    no_progress,
+    open_graph,
+    replace_pod,
+)
 
 CTX = {"schema": "http://schema.org/"}
 S = [f"{i:064x}" for i in range(1, 40)]
@@ -66,29 +74,28 @@ async def fill(colony: Colony, pods: int = 3, copies: int = 6) -> list[str]:
     return addresses
 
 
-def both(graph: GraphStore, terms: list[str], limit: int,
+def both(graph: GraphStore, index: FullTextIndex | None, terms: list[str], limit: int,
          answers: bool = True) -> tuple[Any, Any]:
     """(what a search through the index gives, what the scan gives); the index must
     answer itself unless `answers` is False (then it may leave the search to the scan)."""
-    index = graph.fulltext
     assert index is not None
-    found = index.search(graph.store, terms, limit, graph.config_node, INF)
+    found = indexed_search(graph.store, index, terms, limit, graph.config_node, INF)
     if answers:
         assert found is not None, "the index did not answer"
     elif found is None:
-        found = search.text_search(graph.store, terms, limit, graph.config_node, INF, index)
+        found = text_search(graph.store, terms, limit, graph.config_node, INF, index)
     return found, scan_text_search(graph.store, terms, limit, graph.config_node, INF)
 
 
 async def assert_same(colony: Colony, queries: list[str] = QUERIES,
                       limits: tuple[int, ...] = (1, 2, 3, 7, 50)) -> None:
-    graph = colony._graph
+    graph, index = colony.store, colony.fulltext
 
     def work() -> None:
         for text in queries:
             terms = parse_terms(text) or [text]
             for limit in limits:
-                found, scanned = both(graph, terms, limit)
+                found, scanned = both(graph, index, terms, limit)
                 assert found == scanned, (text, limit)
 
     await trio.to_thread.run_sync(work)
@@ -102,8 +109,8 @@ async def test_index_matches_scan_on_a_corpus(open_colony: OpenColony,
     # Through the public search too: the index answers, with the scan's rows.
     result = await colony.search({"type": "text", "text": 'BEATLES "abbey road"', "limit": 4},
                                  no_progress)
-    scanned = scan_text_search(colony._graph.store, ["BEATLES", "abbey road"], 4,
-                               colony._graph.config_node, INF)
+    scanned = scan_text_search(colony.store.store, ["BEATLES", "abbey road"], 4,
+                               colony.store.config_node, INF)
     assert result["sparql_results"]["results"]["bindings"] == scanned.bindings
     assert result["result_count"] == 4
 
@@ -127,10 +134,10 @@ async def test_index_follows_every_change(open_colony: OpenColony,
     await alice.remove_pod(pods[2])
     await assert_same(alice, ["replaced", "nobody", "beatles", "renamed", "road", "a"])
     # Subject 0 held "Abbey Road" (document 0): replaced, with a new nested author.
-    found, _ = both(alice._graph, ["abbey"], 50)
+    found, _ = both(alice.store, alice.fulltext, ["abbey"], 50)
     assert found.bindings and all(b["subject"]["value"] != "ant://" + S[0]
                                   for b in found.bindings)
-    found, _ = both(alice._graph, ["nobody"], 50)
+    found, _ = both(alice.store, alice.fulltext, ["nobody"], 50)
     assert [b["subject"]["type"] for b in found.bindings] == ["bnode"]
     await alice.upload_all(no_progress)
 
@@ -148,7 +155,7 @@ async def test_index_follows_every_change(open_colony: OpenColony,
     await bob.refresh_ref(1, no_progress)
     await assert_same(bob, ["beatles", "road", "replaced", "a", "bob"])
     # Own pods (depth 0) rank before referenced ones (depth 1).
-    found, _ = both(bob._graph, ["beatles"], 50)
+    found, _ = both(bob.store, bob.fulltext, ["beatles"], 50)
     depths = [b["depth"]["value"] for b in found.bindings]
     assert depths == sorted(depths) and depths[0] == "0" and depths[-1] == "1"
     await bob.remove_pod(pods[1])
@@ -179,7 +186,7 @@ async def test_missing_or_broken_index_is_rebuilt(open_colony: OpenColony,
     await trio.to_thread.run_sync(remove_index, path)
     await trio.Path(path).write_bytes(b"this is not a database" * 100)
     colony = await open_colony(network)
-    assert colony._graph.fulltext is not None and colony._graph.fulltext.usable
+    assert colony.fulltext is not None and colony.fulltext.usable
     await assert_same(colony, ["beatles", "a"], limits=(5,))
 
 
@@ -205,69 +212,66 @@ async def test_stale_graph_is_reindexed_at_open(open_colony: OpenColony,
     assert [b["subject"]["value"] for b in found["sparql_results"]["results"]["bindings"]] \
         == ["ant://crash"]
     await assert_same(colony, ["zanzibar", "beatles", "a"])
-    index = colony._graph.fulltext
+    index = colony.fulltext
     assert index is not None
-    assert index.differences(colony._graph.store) == []
-
-
-async def test_undescribed_write_stops_the_index(open_colony: OpenColony,
-                                                 network: MemoryNetwork,
-                                                 tmp_path: Path) -> None:
-    colony = await open_colony(network)
-    pods = await fill(colony, pods=1)
-    colony._graph.update(f"INSERT DATA {{ GRAPH {pod_node(pods[0])} {{ <ant://x> {NAME} "
-                         "\"Unindexed words\" } }")
-    index = colony._graph.fulltext
-    assert index is not None and not index.usable
-    assert index.search(colony._graph.store, ["unindexed"], 5, colony._graph.config_node,
-                        INF) is None
-    found = await colony.search("unindexed", no_progress)  # the scan answers
-    assert found["result_count"] == 1
-    await colony.aclose()
-    colony = await open_colony(network)  # rebuilt at open
-    assert colony._graph.fulltext is not None and colony._graph.fulltext.usable
-    await assert_same(colony, ["unindexed", "beatles"])
+    assert index.differences(colony.store.store) == []
 
 
 async def test_index_that_cannot_follow_is_set_aside(open_colony: OpenColony,
                                                      network: MemoryNetwork,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                     tmp_path: Path) -> None:
     colony = await open_colony(network)
     pods = await fill(colony, pods=1)
-    index = colony._graph.fulltext
+    index = colony.fulltext
     assert index is not None
 
-    def broken(*args: Any) -> None:
-        raise sqlite3.OperationalError("disk I/O error")
+    def break_index() -> None:
+        # The file loses a table behind the index's back: it cannot follow the next write.
+        with contextlib.closing(sqlite3.connect(tmp_path / "alice-1" / FULLTEXT_FILE)) as db:
+            db.execute("DROP TABLE literals")
+            db.commit()
 
-    monkeypatch.setattr(index, "_apply", broken)
+    await trio.to_thread.run_sync(break_index)
     await colony.put_subject_data(pods[0], S[0], {"@context": CTX, "schema:name": "Kept edit"})
     assert not index.usable  # the edit stands; the index no longer answers
-    found = await colony.search("kept edit", no_progress)
+    assert indexed_search(colony.store.store, index, ["kept"], 5, colony.store.config_node,
+                          INF) is None
+    found = await colony.search("kept edit", no_progress)  # the scan answers
     assert found["result_count"] == 1
     await colony.aclose()
-    colony = await open_colony(network)
-    assert colony._graph.fulltext is not None and colony._graph.fulltext.usable
+    colony = await open_colony(network)  # rebuilt at open
+    assert colony.fulltext is not None and colony.fulltext.usable
     await assert_same(colony, ["kept edit", "beatles"])
 
 
+def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll `condition` (another thread is to make it true) until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.001)
+
+
 def test_search_waits_for_a_write_in_progress(tmp_path: Path) -> None:
-    graph = GraphStore(tmp_path / "store", S[-1], fulltext=tmp_path / "ft.sqlite3")
+    graph, index = open_graph(tmp_path, S[-1])
+    assert index is not None
     try:
-        graph.init_config(S[-2], "2025-01-01T00:00:00.000000Z")
-        index = graph.fulltext
-        assert index is not None
+        init_config(graph, S[-2], "2025-01-01T00:00:00.000000Z")
         out: list[Any] = []
         with index.writing(graph.store, {}):
-            thread = threading.Thread(target=lambda: out.append(index.search(
-                graph.store, ["configuration"], 5, graph.config_node, INF)))
+            thread = threading.Thread(target=lambda: out.append(indexed_search(
+                graph.store, index, ["configuration"], 5, graph.config_node, INF)))
             thread.start()
-            time.sleep(0.2)
+            assert index.statistics().writing
+            wait_until(lambda: index.statistics().searches_waiting == 1)
             assert thread.is_alive() and not out
             with pytest.raises(SearchTimeout):
-                index.search(graph.store, ["configuration"], 5, graph.config_node,
-                             time.monotonic() + 0.1)
+                indexed_search(graph.store, index, ["configuration"], 5, graph.config_node,
+                               time.monotonic() + 0.1)
+            assert index.statistics().searches_waiting == 1
         thread.join(5)
+        done = index.statistics()
+        assert done.usable and not done.writing and done.searches_waiting == 0
         assert out and out[0] == scan_text_search(graph.store, ["configuration"], 5,
                                                   graph.config_node, INF)
         assert out[0].bindings
@@ -329,19 +333,20 @@ def subject_tree(data: st.DataObject, subject: NamedNode) -> list[Triple]:
 
 def test_random_literals_and_terms(tmp_path: Path) -> None:
     config = "c" * 64
-    graph = GraphStore(tmp_path / "store", config, fulltext=tmp_path / "ft.sqlite3")
+    graph, index = open_graph(tmp_path, config)
+    assert index is not None
     stamp = "2025-01-01T00:00:00.000000Z"
-    graph.init_config("d" * 64, stamp)
+    init_config(graph, "d" * 64, stamp)
     pods = [f"{i:064x}" for i in range(1, 5)]
     c = graph.config_node
     # Odd depth statements: two for one pod ("1" and "01"), a non-number for another.
-    graph._write(f"INSERT DATA {{ GRAPH {c} {{ {pod_node(pods[2])} {DEPTH} \"1\", \"01\" . "
-                 f"{pod_node(pods[3])} {DEPTH} \"abc\" }} }}",
-                 {c: subjects(pod_node(pods[2]), pod_node(pods[3]))})
+    graph.apply(Write(f"INSERT DATA {{ GRAPH {c} {{ {pod_node(pods[2])} {DEPTH} \"1\", \"01\" . "
+                      f"{pod_node(pods[3])} {DEPTH} \"abc\" }} }}",
+                      {c: subjects(pod_node(pods[2]), pod_node(pods[3]))}))
 
     for address in pods[2:]:
-        graph._write(f"INSERT DATA {{ GRAPH {pod_node(address)} {{ "
-                     f"{pod_node(address)} {NAME} \"p\" }} }}", {pod_node(address): WHOLE})
+        graph.apply(Write(f"INSERT DATA {{ GRAPH {pod_node(address)} {{ "
+                          f"{pod_node(address)} {NAME} \"p\" }} }}", {pod_node(address): WHOLE}))
 
     @settings(max_examples=int(os.environ.get("COLONY_FULLTEXT_EXAMPLES", "120")), deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -352,15 +357,14 @@ def test_random_literals_and_terms(tmp_path: Path) -> None:
         for address in pods[:2]:
             triples = data.draw(pod_triples(pod_node(address)))
             written += triples
-            graph.replace_pod(address, PodData.of(triples), 1,
-                              data.draw(st.sampled_from([None, 0, 1, 2])), stamp)
+            replace_pod(graph, address, PodData.of(triples), 1,
+                        data.draw(st.sampled_from([None, 0, 1, 2])), stamp)
         for address in pods[2:]:
             subject = NamedNode(f"ant://t{data.draw(st.integers(0, 2))}")
             triples = subject_tree(data, subject)
             written += triples
-            graph.put_subject(address, subject, triples, stamp)
-        assert graph.fulltext is not None
-        assert graph.fulltext.differences(graph.store) == []
+            graph.apply(writes.put_subject(address, subject, triples, stamp))
+        assert index.differences(graph.store) == []
         texts = sorted({t.object.value for t in written if isinstance(t.object, Literal)} - {""})
         terms: list[str] = []
         for _ in range(data.draw(st.integers(1, 4))):
@@ -374,13 +378,12 @@ def test_random_literals_and_terms(tmp_path: Path) -> None:
                 term = data.draw(values.filter(bool))
             terms.append(term)
         limit = data.draw(st.integers(1, 25))
-        found, scanned = both(graph, terms, limit, answers=False)
+        found, scanned = both(graph, index, terms, limit, answers=False)
         assert found == scanned, (terms, limit)
 
     try:
         check()
-        assert graph.fulltext is not None
-        assert graph.fulltext.differences(graph.store) == []
+        assert index.differences(graph.store) == []
     finally:
         graph.close()
 
@@ -407,21 +410,21 @@ def test_select_groups_keeps_the_boundary_bucket() -> None:
 
 
 def test_index_file_is_beside_the_store(tmp_path: Path) -> None:
-    graph = GraphStore(tmp_path / "store", S[0], fulltext=tmp_path / "x.sqlite3")
+    graph, index = open_graph(tmp_path, S[0], "x.sqlite3")
     try:
-        assert isinstance(graph.fulltext, FullTextIndex)
+        assert isinstance(index, FullTextIndex)
         assert (tmp_path / "x.sqlite3").exists()
-        assert search.text_search(graph.store, ["x"], 5, graph.config_node, INF,
-                                  graph.fulltext).bindings == []
+        assert text_search(graph.store, ["x"], 5, graph.config_node, INF,
+                           index).bindings == []
     finally:
         graph.close()
 
 
 def test_ties_between_incomparable_literals(tmp_path: Path) -> None:
     """Literals SPARQL cannot order against each other keep the scan's order."""
-    graph = GraphStore(tmp_path / "store", S[0], fulltext=tmp_path / "ft.sqlite3")
+    graph, index = open_graph(tmp_path, S[0])
     try:
-        graph.init_config(S[1], "2025-01-01T00:00:00.000000Z")
+        init_config(graph, S[1], "2025-01-01T00:00:00.000000Z")
         pod = pod_node(S[2])
         objects = [Literal("1", datatype=NamedNode(XSD + "integer")),
                    Literal("01", datatype=NamedNode(XSD + "integer")),
@@ -435,13 +438,13 @@ def test_ties_between_incomparable_literals(tmp_path: Path) -> None:
         for subject in (NamedNode("ant://a1"), BlankNode("x1"), NamedNode("ant://b1")):
             triples += [Triple(subject, P[0], o) for o in objects]
             triples += [Triple(subject, P[1], o) for o in objects[::-1]]
-        graph.replace_pod(S[2], PodData.of(triples), 1, None, "2025-01-01T00:00:00.000000Z")
+        replace_pod(graph, S[2], PodData.of(triples), 1, None, "2025-01-01T00:00:00.000000Z")
         for limit in range(1, 70, 3):
             for terms in (["1"], ["1", "x"], ["01"], ["pod 1", "1"]):
-                found, scanned = both(graph, terms, limit, answers=False)
+                found, scanned = both(graph, index, terms, limit, answers=False)
                 assert found == scanned, (terms, limit)
         # Only the pod's own name is unambiguous; the index answers that itself.
-        found, scanned = both(graph, ["pod"], 5)
+        found, scanned = both(graph, index, ["pod"], 5)
         assert found == scanned and len(found.bindings) == 1
     finally:
         graph.close()
@@ -469,7 +472,7 @@ def test_ranking_in_sql_is_select_groups(groups: list[tuple[str, str, int, int]]
         db.execute("CREATE TEMP TABLE depth_keys(iri TEXT NOT NULL, key INTEGER NOT NULL)")
         db.executemany("INSERT INTO temp.depth_keys VALUES (?, ?)",
                        [(g, k) for g, keys in depths.items() for k in keys])
-        rows = db.execute(_RANKED.format(groups="SELECT * FROM g", limit=1), [limit]).fetchall()
+        rows = db.execute(RANKED.format(groups="SELECT * FROM g", limit=1), [limit]).fetchall()
     finally:
         db.close()
     assert sorted({(g, x) for g, x, _ in rows}) == select_groups(groups, depths, limit)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
-from pyoxigraph import Literal, Triple
+from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.facade import Colony
-from colony_actor.colony.store.graph import PodData
-from colony_actor.colony.vocab import NAME, pod_node
+from colony_actor.colony.store.access import StoreAccess
+from colony_actor.colony.store.changes import subjects
+from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.writes import Replacement, Write
+from colony_actor.colony.sync.replacing import Replacer, replace_pods
+from colony_actor.colony.vocab import NAME, RDF_TYPE, REF, pod_node
+from colony_actor.runtime import threads
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
-from .conftest import OpenColony, ProgressLog, no_progress
+from ..conftest import ObservedNetwork, OpenColony, ProgressLog, no_progress, open_graph
 
 CTX = {"schema": "http://schema.org/"}
 TEXTS = ["Café crème, naïve façade", "日本語のテキスト", "emoji 😀🎉👨‍👩‍👧", "Ελληνικά",
@@ -27,7 +33,7 @@ def subject(i: int) -> str:
 
 
 def statements(colony: Colony, address: str) -> list[bytes]:
-    return colony._graph.statements(address)
+    return colony.store.statements(address)
 
 
 async def pods_by_name(colony: Colony) -> dict[str, str]:
@@ -91,7 +97,7 @@ async def test_chunking_small_scratchpads(open_colony: OpenColony, any_network: 
             "@context": CTX, "schema:name": f"Item {i} {TEXTS[i % len(TEXTS)]}"})
     await first.add_pod_ref("Big", subject(7777))
     await first.upload_all(no_progress)
-    pads = first._graph.scratchpads(pod.address)
+    pads = first.store.scratchpads(pod.address)
     assert len(pads) > 5
     if hasattr(any_network, "scratchpads"):
         assert all(len(any_network.scratchpads[p].data) <= 2048 for p in pads)
@@ -112,7 +118,7 @@ async def test_oversize_statement_is_refused(open_colony: OpenColony, any_networ
     with pytest.raises(InvalidInput, match="ant://" + subject(5)):
         await colony.put_subject_data("Small", subject(5), {
             "@context": CTX, "schema:name": "x" * 3000})
-    assert colony._graph.statements((await pods_by_name(colony))["Small"])
+    assert colony.store.statements((await pods_by_name(colony))["Small"])
     assert (await colony.get_subject_data(subject(5)))["results"]["bindings"] == []
 
 
@@ -149,16 +155,17 @@ async def test_upload_pod(open_colony: OpenColony, any_network: Any) -> None:
 
 async def test_edit_during_upload_stays_queued(open_colony: OpenColony,
                                                any_network: Any) -> None:
-    colony = await open_colony(any_network)
+    observed = ObservedNetwork(any_network)
+    colony = await open_colony(observed)
     pod = await colony.create_pod("Busy")
     await colony.put_subject_data("Busy", subject(1), {"@context": CTX, "schema:name": "before"})
-    any_network.latency_ms = 40
+    observed.close_gate()
     async with trio.open_nursery() as nursery:
         nursery.start_soon(colony.upload_all, no_progress)
-        await trio.sleep(0.03)
+        await observed.writing.wait()  # the pod's upload is planned, and being written
         await colony.put_subject_data("Busy", subject(2), {"@context": CTX,
                                                            "schema:name": "during"})
-    any_network.latency_ms = 0
+        observed.open_gate()
     assert pod.address in (await colony.updates())["update"]
     assert (await colony.get_subject_data(subject(2)))["results"]["bindings"]
     # A refresh now must not lose the edit either.
@@ -271,9 +278,9 @@ async def test_refresh_ref_skips_bad_references(open_colony: OpenColony,
     missing = "e" * 64
     await alice.add_pod_ref(pod.address, missing)
     # A malformed reference can only come from elsewhere; write one straight in the store.
-    alice._graph.update(f"INSERT DATA {{ GRAPH <ant://{pod.address}> {{ <http://bad/ref> "
-                        "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
-                        "<ant://colonylib/v1/ref> } }")
+    bad = NamedNode("http://bad/ref")
+    alice.store.apply(Write(f"INSERT DATA {{ GRAPH {pod_node(pod.address)} {{ {bad} {RDF_TYPE} "
+                            f"{REF} }} }}", {pod_node(pod.address): subjects(bad)}))
     await alice.upload_all(no_progress)
     result = await alice.refresh_ref(0, ProgressLog())
     reasons = {s["address"]: s["reason"] for s in result["skipped"]}
@@ -292,22 +299,27 @@ async def test_refresh_ref_unreachable_reference(open_colony: OpenColony,
 
 async def test_edits_racing_sync_are_never_lost(open_colony: OpenColony,
                                                 any_network: Any) -> None:
-    colony = await open_colony(any_network)
+    observed = ObservedNetwork(any_network)
+    colony = await open_colony(observed)
     pods = [await colony.create_pod(f"P{i}") for i in range(3)]
     await colony.upload_all(no_progress)
     other = await open_colony(any_network, device="2")
     await other.refresh_cache(no_progress)
     await other.put_subject_data("P0", subject(500), {"@context": CTX, "schema:name": "o"})
     await other.upload_all(no_progress)
-    any_network.latency_ms = 5
+    start = observed.calls
 
     async def syncs() -> None:
-        await colony.upload_all(no_progress)
-        await colony.refresh_cache(no_progress)
-        await colony.upload_all(no_progress)
+        try:
+            await colony.upload_all(no_progress)
+            await colony.refresh_cache(no_progress)
+            await colony.upload_all(no_progress)
+        finally:
+            observed.release()
 
     async def edit(i: int) -> None:
-        await trio.sleep(0.003 * i)
+        # Edits land all along the syncs: edit i once they made i network calls.
+        await observed.reached(start + i)
         await colony.put_subject_data(pods[i % 3].address, subject(i), {
             "@context": CTX, "schema:name": f"edit {i}"})
 
@@ -315,7 +327,6 @@ async def test_edits_racing_sync_are_never_lost(open_colony: OpenColony,
         nursery.start_soon(syncs)
         for i in range(30):
             nursery.start_soon(edit, i)
-    any_network.latency_ms = 0
     for i in range(30):
         assert (await colony.get_subject_data(subject(i)))["results"]["bindings"], i
     await colony.upload_all(no_progress)
@@ -347,18 +358,19 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
     changes in the group are still kept, the others replaced, with their depths."""
     colony = await open_colony(network)
     own = await colony.create_pod("Mine")
-    graph = colony._graph
+    graph = colony.store
     others = [subject(100 + i) for i in range(3)]
     p = pod_node(others[0])
 
     def work() -> list[bool]:
         stamp = "2025-01-01T00:00:00.000000Z"
-        pods = [(address, PodData.of([Triple(pod_node(address), NAME, Literal(f"pod {i}"))]), 1, 2)
+        pods = [Replacement(address, PodData.of([Triple(pod_node(address), NAME,
+                                                        Literal(f"pod {i}"))]), 1, 2)
                 for i, address in enumerate(others)]
         kept = graph.statements(own.address)
         # The own pod has a pending edit: it is left alone, the others are stored.
-        result = graph.replace_pods(
-            [*pods[:2], (own.address, PodData.of([]), 5, 1), pods[2]], stamp)
+        result = replace_pods(
+            graph, [*pods[:2], Replacement(own.address, PodData.of([]), 5, 1), pods[2]], stamp)
         assert graph.statements(own.address) == kept
         assert graph.pointer_counter(own.address) is None
         return result
@@ -370,18 +382,18 @@ async def test_grouped_replace_skips_only_pods_with_local_changes(
 
 
 async def test_pods_of_a_batch_that_never_ran_get_an_error(
-        open_colony: OpenColony, network: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Downloaded pods wait for the write lock together; the first to get it stores them
     all. If its worker call cannot even start, every pod of its batch fails, saying why
     (none is reported as kept, nor left out)."""
-    from colony_actor.runtime import threads
-
-    colony = await open_colony(network)
+    graph, _ = open_graph(tmp_path, subject(1), fulltext=None)
+    access = StoreAccess(graph)
+    replacer = Replacer(access)
     body = f"<ant://{subject(1)}> <http://schema.org/name> \"x\" .\n".encode()
     real = threads.run_sync
 
     async def no_thread(fn: Any, *args: Any, **kwargs: Any) -> Any:
-        if getattr(fn, "__name__", "") == "_replace_batch":
+        if fn == replacer.store_batch:
             raise RuntimeError("can't start new thread")
         return await real(fn, *args, **kwargs)
 
@@ -389,23 +401,27 @@ async def test_pods_of_a_batch_that_never_ran_get_an_error(
 
     async def replace(i: int) -> None:
         try:
-            outcomes[i] = await colony._replace(subject(100 + i), body, 1, 1)
+            outcomes[i] = await replacer.replace(subject(100 + i), [body], 1, 1)
         except Exception as exc:
             outcomes[i] = exc
 
-    async with colony._lock:
-        monkeypatch.setattr(threads, "run_sync", no_thread)
-        async with trio.open_nursery() as nursery:
-            for i in range(4):
-                nursery.start_soon(replace, i)
-            await trio.testing.wait_all_tasks_blocked()
-            colony._lock.release()
-            await trio.testing.wait_all_tasks_blocked()
-            await colony._lock.acquire()
-    assert sorted(outcomes) == [0, 1, 2, 3]
-    assert all(isinstance(o, NetworkError) and "can't start new thread" in str(o)
-               for o in outcomes.values()), outcomes
-    assert colony._replacing.waiting == 0
+    try:
+        async with access.lock:
+            monkeypatch.setattr(threads, "run_sync", no_thread)
+            async with trio.open_nursery() as nursery:
+                for i in range(4):
+                    nursery.start_soon(replace, i)
+                await trio.testing.wait_all_tasks_blocked()
+                access.lock.release()
+                await trio.testing.wait_all_tasks_blocked()
+                await access.lock.acquire()
+        assert sorted(outcomes) == [0, 1, 2, 3]
+        assert all(isinstance(o, NetworkError) and "can't start new thread" in str(o)
+                   for o in outcomes.values()), outcomes
+        assert replacer.waiting == 0
+    finally:
+        monkeypatch.undo()
+        await access.aclose()
 
 
 async def test_a_chunk_past_the_inline_size_round_trips(open_colony: OpenColony,

@@ -18,7 +18,8 @@ from mnemonic import Mnemonic
 
 from colony_actor.colony.errors import ColonyError, InvalidInput, WrongPassword
 from colony_actor.colony.keys import store as keys_module
-from colony_actor.colony.keys.store import SEARCH_WINDOW, KeyStore, generate_mnemonic
+from colony_actor.colony.keys.derivation import generate_mnemonic
+from colony_actor.colony.keys.store import SEARCH_WINDOW, KeyStore
 
 # The BIP39 test phrase; its addresses are pinned so a change in derivation cannot pass
 # unnoticed (users would lose their pods on a new device).

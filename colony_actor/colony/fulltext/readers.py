@@ -1,0 +1,91 @@
+"""A pool of read-only connections to the index file, for searches in worker threads.
+
+Each connection is bounded by the search's deadline while it is lent, and keeps a
+temporary table of the depth keys it last ranked with. Blocking; this module must never
+write to the index file itself (only to a connection's own temporary schema).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Final
+
+from colony_actor.colony.fulltext.ranking import fits_sqlite
+from colony_actor.colony.fulltext.schema import connect
+
+# SQLite's virtual machine instructions between two looks at the deadline.
+_DEADLINE_STEPS: Final = 10_000
+
+
+class Readers:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        # Which depth keys each connection's temporary table holds (the cached dict itself).
+        self._depths: dict[sqlite3.Connection, Mapping[str, list[int]]] = {}
+
+    @contextlib.contextmanager
+    def reading(self, deadline: float) -> Iterator[sqlite3.Connection]:
+        """A connection whose statements stop (OperationalError) past `deadline`."""
+        with self._lock:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the index is closed")
+            reader = self._idle.pop() if self._idle else None
+        if reader is None:
+            reader = connect(self._path)
+            reader.execute("PRAGMA query_only=1")
+        reader.set_progress_handler(lambda: int(time.monotonic() > deadline), _DEADLINE_STEPS)
+        try:
+            yield reader
+        finally:
+            reader.set_progress_handler(None, 0)
+            with self._lock:
+                if self._closed:
+                    reader.close()
+                else:
+                    self._idle.append(reader)
+
+    def load_depth_keys(self, reader: sqlite3.Connection,
+                        depths: Mapping[str, list[int]]) -> bool:
+        """Have the reader's temporary `depth_keys` table hold `depths`; False if some key
+        does not fit SQLite's integers (the caller ranks in Python then)."""
+        if self._depths.get(reader) is depths:
+            return True
+        if not fits_sqlite(depths):
+            return False
+        # Only the connection's own temporary schema is written: a deferred transaction
+        # takes no lock on the index file.
+        reader.execute("PRAGMA query_only=0")
+        try:
+            reader.execute("BEGIN")
+            try:
+                reader.execute("CREATE TEMP TABLE IF NOT EXISTS depth_keys("
+                               "iri TEXT NOT NULL, key INTEGER NOT NULL)")
+                reader.execute("CREATE INDEX IF NOT EXISTS temp.depth_keys_iri "
+                               "ON depth_keys(iri)")
+                reader.execute("DELETE FROM temp.depth_keys")
+                reader.executemany("INSERT INTO temp.depth_keys(iri, key) VALUES (?, ?)",
+                                   [(g, k) for g, keys in depths.items() for k in keys])
+            except BaseException:
+                reader.execute("ROLLBACK")
+                raise
+            reader.execute("COMMIT")
+        finally:
+            reader.execute("PRAGMA query_only=1")
+        self._depths[reader] = depths
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            for reader in self._idle:
+                reader.close()
+            self._idle.clear()
+            self._depths.clear()

@@ -1,0 +1,101 @@
+"""What the full-text index reads from the store: rows of literals, generation tokens,
+the terms lower-cased, and the depth keys of the graphs.
+
+Reads only, all blocking; this module must never write to the store, never read the local
+graph but for generation tokens, and never paste a user string into SPARQL (terms are
+pyoxigraph Literals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pyoxigraph import BlankNode, NamedNode, QuerySolutions, Store
+
+from colony_actor.colony.jsonld import subject_tree_pattern
+from colony_actor.colony.store.rows import KIND, LITERAL_ROWS, GraphRows, csv_rows, field
+from colony_actor.colony.store.sparql import L, depth_key
+from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, text
+
+# Rows (graph, subject, predicate, kind, text) of every literal of the graphs named.
+_ALL_ROWS = (f"SELECT {field('g', 'h')} {field('x', 's')} {field('p', 'q')} {KIND} "
+             "(LCASE(STR(?o)) AS ?l) WHERE { GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }")
+
+
+def graph_rows(store: Store, graph: NamedNode) -> list[list[str]]:
+    return csv_rows(store, LITERAL_ROWS.format(
+        inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o)) }}"))
+
+
+def rows_of_graphs(store: Store, graphs: Sequence[NamedNode]) -> list[list[str]]:
+    """The rows of these graphs, each with its graph first."""
+    named: list[NamedNode | BlankNode] = list(graphs)
+    return csv_rows(store, _ALL_ROWS, named_graphs=named)
+
+
+def written_rows(store: Store, graph: NamedNode, written: GraphRows) -> list[list[str]]:
+    """The rows of a graph just replaced wholly: those known before the write, and those of
+    its blank nodes, read back under the names the store gave them."""
+    if not written.blank:
+        return written.rows
+    return written.rows + csv_rows(store, LITERAL_ROWS.format(
+        inner=f"GRAPH {graph} {{ ?x ?p ?o FILTER(isLiteral(?o) && isBlank(?x)) }}"))
+
+
+def subject_rows(store: Store, graph: NamedNode, nodes: Iterable[NamedNode]) -> list[list[str]]:
+    values = " ".join(str(n) for n in sorted(nodes, key=lambda n: n.value))
+    return csv_rows(store, LITERAL_ROWS.format(
+        inner=f"GRAPH {graph} {{ VALUES ?x {{ {values} }} ?x ?p ?o FILTER(isLiteral(?o)) }}"))
+
+
+def _tree_pattern(roots: Iterable[NamedNode]) -> str:
+    return " UNION ".join("{ " + subject_tree_pattern(r) + " }"
+                          for r in sorted(roots, key=lambda n: n.value))
+
+
+def tree_rows(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> list[list[str]]:
+    """The rows of these subjects and of the anonymous nodes nested under them."""
+    # DISTINCT: a nested node reached along two paths is still one statement.
+    return csv_rows(store, LITERAL_ROWS.format(
+        inner=f"{{ SELECT DISTINCT ?x ?p ?o WHERE {{ GRAPH {graph} {{ {_tree_pattern(roots)} }} "
+              "FILTER(isLiteral(?o)) } }"))
+
+
+def tree_subjects(store: Store, graph: NamedNode, roots: Iterable[NamedNode]) -> set[str]:
+    """These subjects and the anonymous nodes nested under them, as row subjects."""
+    rows = csv_rows(
+        store, f"SELECT DISTINCT {field('x', 's')} WHERE {{ GRAPH {graph} {{ "
+               f"{_tree_pattern(roots)} }} }}")
+    return {row[0] for row in rows}
+
+
+def generations(store: Store, graphs: Iterable[NamedNode] | None = None) -> dict[str, str]:
+    """The generation token of each graph (of these only, if given) that has one."""
+    restrict = ""
+    if graphs is not None:
+        restrict = "VALUES ?g { " + " ".join(str(g) for g in graphs) + " } "
+    rows = csv_rows(store, f"SELECT {field('g', 'h')} ?t WHERE {{ {restrict}GRAPH {L} {{ "
+                           f"?g {INDEX_GENERATION} ?t }} }}")
+    return {row[0]: row[1] for row in rows}
+
+
+def lcase(store: Store, terms: Sequence[str]) -> list[str]:
+    """The terms lower-cased by oxigraph's LCASE (the very function the scan applies)."""
+    values = " ".join(f"({i} {text(t)})" for i, t in enumerate(terms))
+    solutions = store.query(
+        f"SELECT ?i (LCASE(?t) AS ?l) WHERE {{ VALUES (?i ?t) {{ {values} }} }}")
+    assert isinstance(solutions, QuerySolutions)
+    found = {int(row["i"].value): str(row["l"].value) for row in solutions}
+    del solutions
+    return [found[i] for i in range(len(terms))]
+
+
+def depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
+    """Each graph's depth sort keys as the text query computes them, one per depth
+    statement (a graph without any ranks at `sparql.NO_DEPTH`)."""
+    rows = csv_rows(store, f"SELECT {field('g', 'h')} ({depth_key('d')} AS ?k) WHERE {{ "
+                           f"GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
+    out: dict[str, list[int]] = {}
+    for graph, key in rows:
+        out.setdefault(graph, []).append(int(key))
+    return out

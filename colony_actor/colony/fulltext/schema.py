@@ -1,0 +1,183 @@
+"""The full-text index file: its tables, opening it, and building it whole from the store.
+
+One row per literal statement of every pod graph: graph, subject, predicate, the literal's
+kind and its lower-cased text, under an FTS5 trigram index. A file that is missing, from
+another schema, or unreadable is rebuilt in a side file and moved in place. Blocking; this
+module must never write to the store, and never leave a half-built file where the index
+is looked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Final
+
+import structlog
+from pyoxigraph import Store
+
+from colony_actor.colony.fulltext.rows import generations, rows_of_graphs
+from colony_actor.colony.store.reads import pod_graphs
+from colony_actor.runtime.files import fsync_dir
+
+log = structlog.get_logger("colony_actor.colony.fulltext")
+
+SCHEMA_VERSION: Final = "4"
+# Graphs read per query when rebuilding.
+REBUILD_BATCH: Final = 500
+INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
+                 "VALUES (?, ?, ?, ?, ?, ?)")
+INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_NUL_STAND_IN: Final = "\uffff"
+_SCHEMA: Final = (
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE graphs(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, "
+    "generation TEXT NOT NULL)",
+    "CREATE TABLE predicates(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE)",
+    # kind: 's' a plain string, 'l' a language-tagged one, 'o' any other literal. text:
+    # the lower-cased literal, for FTS5, which stops reading at a NUL: NULs are stored
+    # as U+FFFF, and `raw` holds the exact text of those rare rows (else NULL).
+    "CREATE TABLE literals(id INTEGER PRIMARY KEY, graph INTEGER NOT NULL, "
+    "subject TEXT NOT NULL, predicate INTEGER NOT NULL, kind TEXT NOT NULL, "
+    "text TEXT NOT NULL, raw TEXT)",
+    "CREATE VIRTUAL TABLE literals_fts USING fts5(text, content='literals', "
+    "content_rowid='id', tokenize='trigram case_sensitive 0')",
+)
+# Created after a bulk load (the FTS index is then built in one 'rebuild'). Inserts feed
+# literals_fts themselves (upkeep.py): through an AFTER INSERT trigger, the same rows cost
+# three times as much. Deletes go through the trigger, which is the cheaper way for them.
+_MAINTENANCE: Final = (
+    "CREATE INDEX literals_subject ON literals(graph, subject)",
+    "CREATE TRIGGER literals_ad AFTER DELETE ON literals BEGIN "
+    "INSERT INTO literals_fts(literals_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "END",
+)
+
+
+class IndexUnusable(Exception):
+    """The index file is missing, from another schema, or unreadable."""
+
+
+def text_columns(text: str) -> tuple[str, str | None]:
+    """The (text, raw) columns of a row's lower-cased text."""
+    if "\x00" not in text:
+        return text, None
+    return text.replace("\x00", _NUL_STAND_IN), text
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    # Used from whichever worker thread holds the write lock (or a reader from the pool);
+    # autocommit mode: transactions are explicit (`transaction`).
+    return sqlite3.connect(str(path), check_same_thread=False, isolation_level=None,
+                           timeout=30.0)
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def open_existing(path: Path) -> sqlite3.Connection:
+    """The writer's connection to the index file at `path`; IndexUnusable if it is not
+    there, not of this schema, or cannot be read."""
+    if not path.exists():
+        raise IndexUnusable("no index file")
+    db: sqlite3.Connection | None = None
+    try:
+        db = _writer(path)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or row[0] != SCHEMA_VERSION:
+            raise IndexUnusable(f"schema {row[0] if row else 'unknown'}, "
+                                f"expected {SCHEMA_VERSION}")
+        db.execute("SELECT count(*) FROM graphs").fetchone()
+        db.execute("SELECT rowid FROM literals_fts WHERE literals_fts MATCH 'abc' LIMIT 1")
+    except sqlite3.Error as exc:
+        if db is not None:
+            db.close()
+        raise IndexUnusable(f"unreadable: {exc}") from None
+    except IndexUnusable:
+        if db is not None:
+            db.close()
+        raise
+    return db
+
+
+def mark_outdated(db: sqlite3.Connection) -> None:
+    """Have the next open rebuild the index (its generations still say what is stale, if
+    this fails)."""
+    db.execute("DELETE FROM meta WHERE key = 'schema'")
+
+
+def _writer(path: Path) -> sqlite3.Connection:
+    db = connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def _remove_files(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(str(path) + suffix)
+
+
+def rebuild(path: Path, store: Store) -> sqlite3.Connection:
+    """Build the whole index from the store in a side file, then move it in place; the
+    writer's connection to it."""
+    started = time.monotonic()
+    building = path.with_name(path.name + ".rebuild")
+    _remove_files(building)
+    db = connect(building)
+    rows = 0
+    try:
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        with transaction(db):
+            for statement in _SCHEMA:
+                db.execute(statement)
+            graphs = pod_graphs(store)
+            tokens = generations(store)
+            for number, graph in enumerate(graphs, 1):
+                db.execute("INSERT INTO graphs(id, iri, generation) VALUES (?, ?, ?)",
+                           (number, graph.value, tokens.get(graph.value, "")))
+            ids = {g.value: n for n, g in enumerate(graphs, 1)}
+            predicates: dict[str, int] = {}
+
+            def predicate(iri: str) -> int:
+                number = predicates.get(iri)
+                if number is None:
+                    number = predicates[iri] = len(predicates) + 1
+                return number
+
+            for start in range(0, len(graphs), REBUILD_BATCH):
+                found = rows_of_graphs(store, graphs[start:start + REBUILD_BATCH])
+                db.executemany(INSERT, ((ids[g], x, predicate(p), k, *text_columns(t))
+                                        for g, x, p, k, t in found))
+                rows += len(found)
+            db.executemany("INSERT INTO predicates(id, iri) VALUES (?, ?)",
+                           ((n, iri) for iri, n in predicates.items()))
+            db.execute("INSERT INTO literals_fts(literals_fts) VALUES ('rebuild')")
+            for statement in _MAINTENANCE:
+                db.execute(statement)
+            db.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    finally:
+        db.close()
+    with open(building, "rb") as handle:
+        os.fsync(handle.fileno())
+    _remove_files(path)
+    os.replace(building, path)
+    fsync_dir(path.parent)
+    log.info("fulltext_rebuilt", path=str(path), literals=rows,
+             seconds=round(time.monotonic() - started, 2))
+    return _writer(path)

@@ -1,0 +1,102 @@
+"""Keeping the index file's rows in step with what a store write changed.
+
+Runs on the writer's connection, inside a transaction the caller opened, while the
+caller holds the store's write lock. Blocking; this module must never write to the store,
+and never index the local graph.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+from pyoxigraph import NamedNode, Store
+
+from colony_actor.colony.fulltext.rows import (
+    graph_rows,
+    subject_rows,
+    tree_rows,
+    written_rows,
+)
+from colony_actor.colony.fulltext.schema import INSERT_WITH_ID, text_columns
+from colony_actor.colony.store.changes import Touch
+from colony_actor.colony.store.rows import GraphRows
+
+
+class Upkeep:
+    """The writes to the index file, through the writer's connection `db`."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        # Predicate ids as the file holds them (a rolled back insert only leaves a gap).
+        self._predicates: dict[str, int] = {}
+
+    def forget(self) -> None:
+        """Forget what was read of the file (after a failed transaction)."""
+        self._predicates.clear()
+
+    def follow(self, store: Store, graph: NamedNode, touch: Touch, generation: str,
+               before: set[str], written: GraphRows | None) -> None:
+        """Follow what one write did to `graph` (`touch`), which now has `generation`;
+        `before`: the subjects of its replaced trees as they were before the write."""
+        if touch.whole or not store.contains_named_graph(graph):
+            self.replace_graph(store, graph, generation, written if touch.whole else None)
+            return
+        rows = subject_rows(store, graph, touch.subjects) if touch.subjects else []
+        rows += tree_rows(store, graph, touch.trees) if touch.trees else []
+        keys = {n.value for n in touch.subjects | touch.trees}
+        keys |= before | {row[0] for row in rows}
+        number = self._graph_id(graph.value, generation)
+        self.db.executemany("DELETE FROM literals WHERE graph = ? AND subject = ?",
+                            ((number, k) for k in sorted(keys)))
+        self._insert(number, rows)
+
+    def replace_graph(self, store: Store, graph: NamedNode, generation: str,
+                      written: GraphRows | None = None) -> None:
+        """All of the graph's rows anew (or none, if it is gone from the store)."""
+        if not store.contains_named_graph(graph):
+            self.drop_graph(graph.value)
+            return
+        rows = graph_rows(store, graph) if written is None else written_rows(
+            store, graph, written)
+        number = self._graph_id(graph.value, generation)
+        self.db.execute("DELETE FROM literals WHERE graph = ?", (number,))
+        self._insert(number, rows)
+
+    def drop_graph(self, iri: str) -> None:
+        row = self.db.execute("SELECT id FROM graphs WHERE iri = ?", (iri,)).fetchone()
+        if row is not None:
+            self.db.execute("DELETE FROM literals WHERE graph = ?", (row[0],))
+            self.db.execute("DELETE FROM graphs WHERE id = ?", (row[0],))
+
+    def generations(self) -> dict[str, str]:
+        """The generation token the index reflects, of each graph it holds."""
+        return dict(self.db.execute("SELECT iri, generation FROM graphs").fetchall())
+
+    def _graph_id(self, iri: str, generation: str) -> int:
+        self.db.execute("INSERT INTO graphs(iri, generation) VALUES (?, ?) ON CONFLICT(iri) "
+                        "DO UPDATE SET generation = excluded.generation", (iri, generation))
+        row = self.db.execute("SELECT id FROM graphs WHERE iri = ?", (iri,)).fetchone()
+        return int(row[0])
+
+    def _insert(self, graph: int, rows: Iterable[Sequence[str]]) -> None:
+        """Rows (subject, predicate IRI, kind, text) of one graph, into the table and its
+        FTS index (ids are given here so that both get the same)."""
+        row = self.db.execute("SELECT coalesce(max(id), 0) FROM literals").fetchone()
+        first = int(row[0]) + 1
+        values = [(number, graph, x, self._predicate_id(p), k, *text_columns(t))
+                  for number, (x, p, k, t) in enumerate(rows, first)]
+        if values:
+            self.db.executemany(INSERT_WITH_ID, values)
+            self.db.executemany("INSERT INTO literals_fts(rowid, text) VALUES (?, ?)",
+                                ((v[0], v[5]) for v in values))
+
+    def _predicate_id(self, iri: str) -> int:
+        number = self._predicates.get(iri)
+        if number is None:
+            self.db.execute("INSERT INTO predicates(iri) VALUES (?) ON CONFLICT(iri) DO NOTHING",
+                            (iri,))
+            row = self.db.execute("SELECT id FROM predicates WHERE iri = ?", (iri,)).fetchone()
+            number = self._predicates[iri] = int(row[0])
+        return number
+

@@ -1,0 +1,235 @@
+"""What the store says: pods, the registry, and the local bookkeeping graph.
+
+Pods are graphs `ant://<address>`. The local graph `ant://colony-actor/local` holds what
+must never be uploaded: the update list with each pod's edit sequence, the removed list,
+the last-seen pointer and scratchpad counters, the key index of each own address.
+Everything here is a blocking read; async callers run it in worker threads. This module
+must never write, and never paste a raw user string into SPARQL (names are Literals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pyoxigraph import NamedNode, QuerySolutions, Store, Triple
+
+from colony_actor.colony import registry
+from colony_actor.colony.store.poddata import serialize_lines
+from colony_actor.colony.store.sparql import L, int_of, values
+from colony_actor.colony.vocab import (
+    CREATION,
+    DATA,
+    DEPTH,
+    KEY_INDEX,
+    LOCAL_GRAPH,
+    MODIFIED,
+    NAME,
+    POD,
+    POINTER_COUNTER,
+    RDF_TYPE,
+    REF,
+    REMOVED,
+    REMOVED_SCRATCHPAD,
+    SCRATCHPAD_COUNTER,
+    UPDATE_SEQ,
+    address_of_node,
+    pod_node,
+    text,
+)
+
+
+def pod_graphs(store: Store) -> list[NamedNode]:
+    """Every pod graph (the configuration pod's included, the local graph never)."""
+    return sorted((g for g in store.named_graphs()
+                   if isinstance(g, NamedNode) and g != LOCAL_GRAPH), key=lambda g: g.value)
+
+
+@dataclass(frozen=True)
+class HeldCopy:
+    """What a refresh needs to know of the copy held of a pod before downloading it."""
+    pointer_counter: int | None  # of the version held; None if never downloaded
+    has_data: bool
+    pending: bool  # local changes wait for upload
+
+
+@dataclass(frozen=True)
+class PodRow:
+    address: str
+    name: str
+    created_at: str
+    modified_at: str
+    depth: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an upload needs of a pod, read in one go under the write lock."""
+    address: str
+    statements: list[bytes]  # N-Triples lines: references first, then the rest
+    seq: int | None  # edit sequence at the snapshot; None if not queued
+    scratchpads: list[str]  # in chunk order
+    pointer_counter: int | None
+    scratchpad_counters: dict[str, int]
+
+
+class StoreReads:
+    """The reads of one store whose configuration pod is at `config`."""
+
+    def __init__(self, store: Store, config: str) -> None:
+        self.store = store
+        self.config = config
+        self.config_node = pod_node(config)
+
+    def select(self, sparql: str) -> list[Any]:
+        solutions = self.store.query(sparql)
+        assert isinstance(solutions, QuerySolutions)
+        return list(solutions)
+
+    def triples(self, address: str) -> list[Triple]:
+        return [q.triple for q in
+                self.store.quads_for_pattern(None, None, None, pod_node(address))]
+
+    def held_copies(self, addresses: Sequence[str]) -> dict[str, HeldCopy]:
+        """`HeldCopy` of each of these pods, in three queries whatever their number."""
+        if not addresses:
+            return {}
+        counters = self._local_ints(POINTER_COUNTER, addresses)
+        pending = self._local_ints(UPDATE_SEQ, addresses)
+        rows = self.select(f"SELECT ?g WHERE {{ {values('g', addresses)}"
+                           "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }")
+        filled = {address_of_node(r["g"]) for r in rows}
+        return {a: HeldCopy(counters.get(a), a in filled, a in pending) for a in addresses}
+
+    def pod_exists(self, address: str) -> bool:
+        g = pod_node(address)
+        return bool(self.store.query(f"ASK {{ GRAPH {g} {{ {g} {RDF_TYPE} {POD} }} }}"))
+
+    def pods_named(self, name: str) -> list[str]:
+        rows = self.select(
+            f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g {RDF_TYPE} {POD} ; {NAME} {text(name)} }}"
+            f" FILTER(?g != {L}) }}")
+        return sorted(a for a in (address_of_node(r["g"]) for r in rows) if a)
+
+    def own_pods(self) -> list[str]:
+        return sorted(registry.own_pods(self.triples(self.config), self.config_node))
+
+    def own_addresses(self) -> set[str]:
+        return registry.own_addresses(self.triples(self.config), self.config_node)
+
+    def pod_rows(self, address: str | None = None) -> list[PodRow]:
+        """Every pod but the configuration pod (or only the one at `address`)."""
+        restrict = "" if address is None else f"VALUES ?g {{ {pod_node(address)} }} "
+        rows = self.select(
+            f"SELECT ?g ?name ?created ?modified ?depth WHERE {{ {restrict}"
+            f"GRAPH ?g {{ ?g {RDF_TYPE} {POD} "
+            f"OPTIONAL {{ ?g {NAME} ?name }} OPTIONAL {{ ?g {CREATION} ?created }} "
+            f"OPTIONAL {{ ?g {MODIFIED} ?modified }} }} "
+            f"FILTER(?g NOT IN ({L}, {self.config_node})) "
+            f"OPTIONAL {{ GRAPH {self.config_node} {{ ?g {DEPTH} ?depth }} }} }}")
+        found: dict[str, PodRow] = {}
+        for r in rows:
+            address = address_of_node(r["g"])
+            if not address or address in found:
+                continue
+            found[address] = PodRow(address, _value(r["name"]), _value(r["created"]),
+                                    _value(r["modified"]),
+                                    registry.depth_value(r["depth"]) or 0)
+        return sorted(found.values(), key=lambda p: (p.depth, p.name, p.address))
+
+    def key_indexes_of(self, addresses: Iterable[str]) -> dict[str, int]:
+        """The key indexes of these addresses only (those recorded)."""
+        return self._local_ints(KEY_INDEX, addresses)
+
+    def scratchpads(self, address: str) -> list[str]:
+        """The pod's scratchpads in chunk order: allocation order, so chunk 0 stays put."""
+        rows = self.select(f"SELECT ?s WHERE {{ GRAPH {self.config_node} {{ "
+                           f"{pod_node(address)} {DATA} ?s }} }}")
+        found = {a for a in (address_of_node(r["s"]) for r in rows) if a}
+        indexes = self.key_indexes_of(found)
+        return sorted(found, key=lambda a: (indexes.get(a, 1 << 62), a))
+
+    def _local_ints(self, predicate: NamedNode,
+                    addresses: Iterable[str] | None = None) -> dict[str, int]:
+        """Integer values of `predicate` in the local graph: of every subject, or (bound in
+        the pattern, so the cost does not grow with the store) of these addresses only."""
+        restrict = ""
+        if addresses is not None:
+            restrict = values("a", addresses)
+            if not restrict:
+                return {}
+        rows = self.select(f"SELECT ?a ?v WHERE {{ {restrict}"
+                           f"GRAPH {L} {{ ?a {predicate} ?v }} }}")
+        out = {}
+        for r in rows:
+            address, value = address_of_node(r["a"]), int_of(r["v"])
+            if address and value is not None:
+                out[address] = value
+        return out
+
+    def edit_seqs(self, addresses: Iterable[str] | None = None) -> dict[str, int]:
+        """The edit sequence of each pod waiting for upload (of these only, if given)."""
+        return self._local_ints(UPDATE_SEQ, addresses)
+
+    def edit_seq(self, address: str) -> int | None:
+        return self.edit_seqs([address]).get(address)
+
+    def removed(self) -> list[str]:
+        rows = self.select(f"SELECT ?a WHERE {{ GRAPH {L} {{ ?a {REMOVED} ?x }} }}")
+        return sorted(a for a in (address_of_node(r["a"]) for r in rows) if a)
+
+    def removed_scratchpads(self, address: str) -> list[str]:
+        rows = self.select(f"SELECT ?s WHERE {{ GRAPH {L} {{ "
+                           f"{pod_node(address)} {REMOVED_SCRATCHPAD} ?s }} }}")
+        return sorted(a for a in (address_of_node(r["s"]) for r in rows) if a)
+
+    def pointer_counter(self, address: str) -> int | None:
+        return self._local_ints(POINTER_COUNTER, [address]).get(address)
+
+    def scratchpad_counters(self, addresses: Iterable[str] | None = None) -> dict[str, int]:
+        return self._local_ints(SCRATCHPAD_COUNTER, addresses)
+
+    def refs_of(self, addresses: Iterable[str]) -> list[str]:
+        """The raw references (IRIs or blank labels) in these pods, for the next generation."""
+        found: set[str] = set()
+        for address in addresses:
+            g = pod_node(address)
+            rows = self.select(
+                f"SELECT DISTINCT ?r WHERE {{ GRAPH {g} {{ ?r {RDF_TYPE} {REF} }} }}")
+            found.update(str(getattr(r["r"], "value", r["r"])) for r in rows)
+        return sorted(found)
+
+    def depths(self, addresses: Iterable[str] | None = None) -> dict[str, int]:
+        """Each pod's (least) depth in the registry: of every pod, or of these only."""
+        restrict = ""
+        if addresses is not None:
+            restrict = values("p", addresses)
+            if not restrict:
+                return {}
+        rows = self.select(f"SELECT ?p ?d WHERE {{ {restrict}"
+                           f"GRAPH {self.config_node} {{ ?p {DEPTH} ?d }} }}")
+        out: dict[str, int] = {}
+        for r in rows:
+            address, depth = address_of_node(r["p"]), registry.depth_value(r["d"])
+            if address and depth is not None:
+                out[address] = min(depth, out.get(address, depth))
+        return out
+
+    def statements(self, address: str) -> list[bytes]:
+        """The pod's N-Triples lines in network order: references first, then the rest."""
+        triples = self.triples(address)
+        if not triples:
+            return []
+        refs = [t for t in triples if t.predicate == RDF_TYPE and t.object == REF]
+        rest = [t for t in triples if not (t.predicate == RDF_TYPE and t.object == REF)]
+        return serialize_lines(refs) + serialize_lines(rest)
+
+    def snapshot(self, address: str) -> Snapshot:
+        scratchpads = self.scratchpads(address)
+        return Snapshot(address, self.statements(address), self.edit_seq(address), scratchpads,
+                        self.pointer_counter(address), self.scratchpad_counters(scratchpads))
+
+
+def _value(term: Any) -> str:
+    return str(term.value) if term is not None else ""

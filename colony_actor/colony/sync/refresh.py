@@ -1,0 +1,152 @@
+"""refresh_cache and refresh_ref: the user's pods, then the pods they reference, from the
+network into the store.
+
+refresh_cache reads the configuration pod's pointer (nothing on the network: a new user,
+done), takes a newer registry, then every own pod whose pointer counter is above the one
+held. refresh_ref then walks the references breadth first (generations.py), each
+generation's pods fetched at once (a bounded number in flight), each pod stored at the
+least depth it was reached at. A pod with local changes waiting for upload is never
+replaced; a pod that cannot be fetched is skipped and reported, never fatal. This module
+must never hold the write lock across network I/O.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+from colony_actor.colony.errors import ColonyError, InvalidInput
+from colony_actor.colony.store import writes
+from colony_actor.colony.store.access import StoreAccess
+from colony_actor.colony.store.graph import GraphStore
+from colony_actor.colony.store.reads import HeldCopy
+from colony_actor.colony.sync import generations
+from colony_actor.colony.sync.configpod import ConfigPod
+from colony_actor.colony.sync.outcome import (
+    Outcome,
+    PodOutcome,
+    Tally,
+    counted,
+    tally,
+    with_malformed,
+)
+from colony_actor.colony.sync.progress import Progress, ProgressReporter
+from colony_actor.colony.sync.records import Records
+from colony_actor.colony.sync.replacing import Replacer
+from colony_actor.runtime.concurrency import gather
+from colony_actor.runtime.timestamps import now_stored
+
+
+class Refresher:
+    def __init__(self, access: StoreAccess, records: Records, config: ConfigPod,
+                 replacer: Replacer) -> None:
+        self._access = access
+        self._graph = access.graph
+        self._records = records
+        self._config = config
+        self._replacer = replacer
+
+    async def refresh_cache(self, progress: ProgressReporter) -> dict[str, Any]:
+        own = await self._refresh_own(Progress(progress, "Refreshed")) or Tally()
+        return {"status": "success", "message": "Cache refreshed successfully",
+                "timestamp": now_stored(), **own.to_json()}
+
+    async def refresh_ref(self, depth: int, progress: ProgressReporter) -> dict[str, Any]:
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            raise InvalidInput("depth must be a non-negative integer")
+        tracker = Progress(progress, "Refreshed")
+        result = await self._refresh_own(tracker) or Tally()
+        frontier = await self._access.read(self._graph.own_pods)
+        visited = frozenset({self._config.address, *frontier})
+        generation = 0
+        reached = 0
+        while frontier and generation < generations.bound(depth):
+            generation += 1
+            references = await self._access.read(self._graph.refs_of, frontier)
+            found = generations.next_generation(references, visited)
+            result = with_malformed(result, found.malformed)
+            visited = found.visited
+            if not found.following:
+                break
+            tracker.grow(len(found.following))
+            outcomes = await self._refresh_pods(found.following, generation, tracker)
+            result = tally(result, found.following, outcomes)
+            frontier = generations.reached(found.following, outcomes)
+            if frontier:
+                reached = generation
+        return {"status": "success", "message": "All pods refreshed successfully",
+                "timestamp": now_stored(), **result.to_json(depth_reached=reached)}
+
+    async def _refresh_own(self, tracker: Progress) -> Tally | None:
+        """The refresh_cache work; None if the user has nothing on the network yet."""
+        tracker.grow(1)
+        pointer = await self._config.pointer()
+        if pointer is None:
+            tracker.step()
+            return None
+        if await self._config.is_newer(pointer):
+            await self._config.take(pointer)
+            result = counted(Tally(), refreshed=1)
+        else:
+            await self._config.adopt(await self._access.read(self._graph.own_addresses))
+            result = counted(Tally(), unchanged=1)
+        tracker.step()
+        own = await self._access.read(self._graph.own_pods)
+        tracker.grow(len(own))
+        return tally(result, own, await self._refresh_pods(own, None, tracker))
+
+    async def _refresh_pods(self, addresses: Sequence[str], depth: int | None,
+                            tracker: Progress) -> list[PodOutcome]:
+        """`_refresh_pod` of each, all at once; the depth of each unchanged pod is set
+        afterwards in one write."""
+        held = await self._access.read(self._graph.held_copies, addresses)
+
+        async def one(address: str) -> PodOutcome:
+            try:
+                outcome = await self._refresh_pod(address, depth, held[address])
+            except Exception as exc:  # a bug or a store failure: that pod only
+                outcome = PodOutcome.failed(exc)
+            tracker.step()
+            return outcome
+
+        outcomes = [o if not isinstance(o, Exception) else PodOutcome.failed(o)
+                    for o in await gather([functools.partial(one, a) for a in addresses],
+                                          self._records.pods_at_once)]
+        if depth is not None:
+            unchanged = {a: depth for a, o in zip(addresses, outcomes, strict=True)
+                         if o.outcome is Outcome.UNCHANGED}
+            if unchanged:
+                try:
+                    await self._access.write(set_depths, self._graph, unchanged)
+                except Exception as exc:  # as if each had failed on its own
+                    outcomes = [PodOutcome.failed(exc) if a in unchanged else o
+                                for a, o in zip(addresses, outcomes, strict=True)]
+        return outcomes
+
+    async def _refresh_pod(self, address: str, depth: int | None,
+                           held: HeldCopy) -> PodOutcome:
+        """`held` was read before the download: the replace step checks for local changes
+        again, under the lock."""
+        try:
+            pointer = await self._records.get_pointer(address)
+        except ColonyError as exc:
+            return PodOutcome.failed(exc)
+        if pointer is None:
+            return PodOutcome.skipped("No pod at this address on the network")
+        seen = held.pointer_counter
+        if held.has_data and seen is not None and pointer.counter <= seen:
+            return PodOutcome.unchanged()
+        if held.pending:
+            return PodOutcome.kept()
+        try:
+            downloaded = await self._records.download(address, pointer)
+            return await self._replacer.replace(address, downloaded, pointer.counter, depth)
+        except ColonyError as exc:
+            return PodOutcome.failed(exc)
+
+
+def set_depths(graph: GraphStore, depths: dict[str, int]) -> None:
+    """(In a thread, under the write lock.) Record the depths these pods were reached at."""
+    graph.apply(writes.set_depths(graph.config, depths, known=graph.depths(depths),
+                                  timestamp=now_stored()))
