@@ -48,6 +48,7 @@ def run_bench(name: str, workdir: Path, *extra: str, timeout: float = 120) -> li
     ("loop", (), "health_p99_busy_vs_idle"),
     ("watch", (), "watch_cpu_sse_vs_poll_net"),
     ("memory", (), "rss_mb_per_10k_retained_jobs"),
+    ("scale", (), "search3_p50_ms"),
 ])
 def test_benchmark_runs_quick(workdir: Path, name: str, extra: tuple[str, ...],
                               expected: str) -> None:
