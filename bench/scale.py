@@ -74,6 +74,7 @@ from fixtures import (
     address,
     own_pods_base,
     scale_store,
+    subject_jsonld,
     sync_fixture,
 )
 from sync import default_concurrency, measure
@@ -86,6 +87,7 @@ BUILD_START, BUILD_END = "fulltext_rebuild", "fulltext_rebuilt"
 # A measured search must not be cut short by the daemon's time limits.
 NO_LIMITS = {"search_timeout_seconds": 3600, "jobs_timeout_seconds_search": 3600}
 SEARCH = "/api/v1/jobs/search"
+OWN_POD = "own pod 0"  # a pod of the follower's own (fixtures.own_pods_base)
 
 
 def parse_size(text: str) -> int:
@@ -226,7 +228,7 @@ def describe(path: str, body: dict[str, Any] | None) -> str:
     return repr(body.get("text") or body.get("type_uri"))
 
 
-def searches(size: Size, daemon: Daemon, words: Words, report: Report) -> None:
+def searches_and_edit(size: Size, daemon: Daemon, words: Words, report: Report) -> None:
     args = size.args
     rare = " ".join(words.words[r - 1] for r in SEARCH_TERM_RANKS)
     broad = words.words[0]
@@ -266,9 +268,26 @@ def searches(size: Size, daemon: Daemon, words: Words, report: Report) -> None:
             run_to_result(client, SEARCH, timeout=3600,
                           json={"type": "text", "text": text, "limit": args.limit})
             done += 1
-    size.figures["rss_after_searches_mb"] = daemon.rss_bytes() / MB
-    report.line(f"[{size.label}] RSS after {done} searches: "
-                f"{size.figures['rss_after_searches_mb']:.1f} MB")
+        size.figures["rss_after_searches_mb"] = daemon.rss_bytes() / MB
+        report.line(f"[{size.label}] RSS after {done} searches: "
+                    f"{size.figures['rss_after_searches_mb']:.1f} MB")
+        # A pod edit as a user makes one (the pod named, not its address): it is not a
+        # job, but it must not grow with the pods either.
+        edits = iter(range(1 << 30))
+
+        def edit() -> float:
+            started = time.perf_counter()
+            client.put(f"/api/v1/pods/{OWN_POD}/{address('scale-edit', next(edits))}",
+                       json=subject_jsonld(words, "Book")).raise_for_status()
+            return time.perf_counter() - started
+
+        edit()  # warm-up
+        timings = rounds(edit, args.rounds, args.budget)
+        size.figures["edit_p50_ms"] = percentile(timings, 50)
+        size.figures["edit_p99_ms"] = percentile(timings, 99)
+        report.line(f"[{size.label}] PUT of one subject into {OWN_POD!r}: n={len(timings)} "
+                    f"p50={size.figures['edit_p50_ms']:.1f} ms p99="
+                    f"{size.figures['edit_p99_ms']:.1f} ms")
 
 
 def steadiness(job: dict[str, Any], seen: list[tuple[float, float]]) -> tuple[float, float]:
@@ -339,7 +358,7 @@ def measure_size(size: Size, concurrency: int, c1: dict[str, float], report: Rep
         report.line(f"[{size.label}] restart ({args.restarts}x): /health after "
                     f"{median(health):.2f} s, first search answered after {median(first):.2f}"
                     f" s (medians); RSS at /health {median(rss):.1f} MB")
-        searches(size, daemon, words, report)
+        searches_and_edit(size, daemon, words, report)
     finally:
         if daemon is not None:
             daemon.stop()
@@ -371,6 +390,7 @@ ROWS = (
     ("broad 1-term search p50 / p99 (ms)", "search1_broad", "pair"),
     ("subject data p50 / p99 (ms)", "subject", "pair"),
     ("by_type search p50 / p99 (ms)", "by_type", "pair"),
+    ("PUT of one subject p50 / p99 (ms)", "edit", "pair"),
     ("RSS at start (MB)", "rss_start_mb", "{:.0f}"),
     ("RSS after the searches (MB)", "rss_after_searches_mb", "{:.0f}"),
     ("store / index on disk (MB)", "disk", "disk"),
@@ -417,6 +437,7 @@ def plot(sizes: list[Size], path: Path, report: Report) -> None:
                        ("search1_broad_p50_ms", "broad 1-term search p50"),
                        ("subject_p50_ms", "subject data p50"),
                        ("by_type_p50_ms", "by_type search p50"),
+                       ("edit_p50_ms", "PUT of one subject p50"),
                        ("restart_search_s", "restart to first search")):
         scale = 1000 if key.endswith("_s") else 1
         left.plot(x, [s.figures[key] * scale for s in sizes], marker="o", label=label)
@@ -482,7 +503,7 @@ def verdicts(sizes: list[Size], report: Report) -> None:
                      note=f"({big['search3_p50_ms']:.1f} vs {ref['search3_p50_ms']:.1f} ms)")
     for small, large in pairwise(sizes):
         growth = large.store.triples / small.store.triples
-        for key in ("search3_p50_ms", "search1_broad_p50_ms", "build_s"):
+        for key in ("search3_p50_ms", "search1_broad_p50_ms", "edit_p50_ms", "build_s"):
             report.ratio(f"growth[{key}, {small.label} to {large.label}]",
                          large.figures[key] / small.figures[key],
                          note=f"(data x{growth:g})")
