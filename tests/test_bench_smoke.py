@@ -2,7 +2,7 @@
 
 Each benchmark runs as a subprocess at tiny sizes, as a person would run it, with its data
 cached in one temporary work directory shared by the module. Only "it runs and prints its
-ratio lines last" is asserted: no timing, no target. The whole module takes well under a
+ratio lines last" is asserted: no timing, no target. The whole module takes about a
 minute; set COLONY_ACTOR_SKIP_BENCH_SMOKE=1 to skip it.
 """
 
