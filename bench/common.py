@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 import trio
 
-from colony_actor.client.http import TERMINAL, job_events
+from colony_actor.client.http import TERMINAL as TERMINAL  # re-exported for the benchmarks
+from colony_actor.client.http import job_events
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = Path("/tmp/colony-bench")
