@@ -30,7 +30,7 @@ A plot of latency and RSS against size (log scales) goes to --plot (needs the `b
 extra: pip install -e '.[bench]').
 
     .venv/bin/python bench/scale.py [--quick] [--sizes 10k,100k,1M,10M] [--rounds 20]
-                                    [--sync-pods 5000] [--plot docs/scale.png]
+                                    [--sync-pods 5000] [--plot docs/scale.png] [--build-only]
 """
 
 from __future__ import annotations
@@ -533,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-window", type=float, default=10.0,
                         help="seconds of the idle /health control after the first start")
     parser.add_argument("--build-timeout", type=float, default=3600.0)
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or check) the cached data of the sizes, measure nothing")
     parser.add_argument("--keep-work", action="store_true",
                         help="keep each size's working copy under --workdir/scale")
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "scale.png")
@@ -574,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"{time.monotonic() - started:.1f} s this run)")
         sizes.append(size)
     c1_fixture = sync_fixture(args.workdir, args.c1_pods, log=report.line)
+    if args.build_only:
+        report.line("# --build-only: the data is ready; nothing measured")
+        return 0
     c1: dict[str, float] = {}
     c1_work = args.workdir / "scale" / "c1-work"
     try:
