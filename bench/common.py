@@ -24,7 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,8 @@ from typing import Any
 import httpx
 import trio
 
-from colony_actor.client.events import TERMINAL, job_events
+from colony_actor.client.events import TERMINAL as TERMINAL  # re-exported for the benchmarks
+from colony_actor.client.events import job_events
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = Path("/tmp/colony-bench")
@@ -84,12 +85,16 @@ class Report:
         print(text, flush=True)
 
     def ratio(self, name: str, value: float, target: float | None = None, *,
-              higher_is_better: bool = True, note: str = "") -> None:
+              higher_is_better: bool = True, note: str = "", applies: str = "") -> None:
+        """One verdict line. `applies`: where the target is judged when not here (the
+        figure is then printed against it, without a verdict)."""
+        op = ">=" if higher_is_better else "<="
         if target is None:
             verdict = "(no target)"
+        elif applies:
+            verdict = f"(target {op} {target:g} applies {applies}; not judged here)"
         else:
             met = value >= target if higher_is_better else value <= target
-            op = ">=" if higher_is_better else "<="
             verdict = f"(target {op} {target:g}) {'MET' if met else 'MISSED'}"
         shown = "nan" if math.isnan(value) else f"{value:.3f}"
         self.ratios.append(f"RATIO {name} = {shown} {verdict}{'  ' + note if note else ''}")
@@ -189,15 +194,17 @@ class Daemon:
     log event `daemon_started` (the same approach as tests/e2e/daemon.py)."""
 
     def __init__(self, data_dir: Path, network_dir: Path, *, env: dict[str, str] | None = None,
-                 mnemonic: str = MNEMONIC, log_path: Path | None = None) -> None:
+                 mnemonic: str = MNEMONIC, log_path: Path | None = None, port: int = 0) -> None:
         self.data_dir = data_dir
         self.network_dir = network_dir
         self.log_path = log_path or data_dir.parent / f"{data_dir.name}.log"
         self.env = {**os.environ, "COLONY_ACTOR_PASSWORD": PASSWORD,
                     "COLONY_ACTOR_MNEMONIC": mnemonic, **(env or {})}
+        self.port = port
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.token = ""
+        self.spawned_at = 0.0  # time.perf_counter() just before the process was started
 
     @property
     def pid(self) -> int:
@@ -205,40 +212,53 @@ class Daemon:
         return self.process.pid
 
     def start(self, timeout: float = 120) -> Daemon:
+        """Spawn, wait until it listens, get a token."""
+        self.spawn()
+        self.wait_listening(timeout)
+        self.login()
+        return self
+
+    def spawn(self) -> Daemon:
+        """Start the process (its URL is known at once only with a fixed `port`)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.network_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.write_bytes(b"")
+        self.url = f"http://127.0.0.1:{self.port}" if self.port else ""
         with self.log_path.open("ab") as log:
+            self.spawned_at = time.perf_counter()
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "colony_actor", "serve", "--listen", "127.0.0.1",
-                 "--port", "0", "--data-dir", str(self.data_dir),
+                 "--port", str(self.port), "--data-dir", str(self.data_dir),
                  "--network-dir", str(self.network_dir)],
                 env=self.env, stdout=log, stderr=log, cwd=REPO,
                 preexec_fn=die_with_parent)
+        return self
+
+    def wait_listening(self, timeout: float = 120) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            # Below log level info there is no `daemon_started` line: the port the process
+            # listens on tells instead.
+            port = listening_port(self.process.pid)
+            if port is not None:
+                self.url = f"http://127.0.0.1:{port}"
+                return
             for event in self.events(limit_bytes=1 << 20):
                 if event.get("event") == "daemon_started" and event.get("urls"):
                     self.url = event["urls"][0]
-            if not self.url:
-                # Below log level info there is no `daemon_started` line: find the port the
-                # process listens on instead.
-                port = listening_port(self.process.pid)
-                if port is not None:
-                    self.url = f"http://127.0.0.1:{port}"
-            if self.url:
-                break
+                    return
             if self.process.poll() is not None:
                 raise RuntimeError(f"daemon exited {self.process.returncode}: {self.log()[-3000:]}")
-            time.sleep(0.05)
-        else:
-            self.stop()
-            raise TimeoutError(f"daemon did not start: {self.log()[-3000:]}")
+            time.sleep(0.01)
+        self.stop()
+        raise TimeoutError(f"daemon did not start: {self.log()[-3000:]}")
+
+    def login(self) -> None:
         with httpx.Client(base_url=self.url, timeout=30) as client:
             response = client.post("/auth/token", json={"password": PASSWORD})
             response.raise_for_status()
             self.token = response.json()["token"]
-        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -282,6 +302,17 @@ class Daemon:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free at the time of asking, for a daemon whose URL must be
+    known before it listens."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
 
 
 def die_with_parent() -> None:
@@ -344,14 +375,20 @@ def wait_terminal(client: httpx.Client, job_id: str, timeout: float = 600) -> di
     raise TimeoutError(f"job {job_id} not terminal after {timeout} s")
 
 
-def follow_terminal(client: httpx.Client, job_id: str, timeout: float = 600
+def follow_terminal(client: httpx.Client, job_id: str, timeout: float = 600, *,
+                    on_state: Callable[[dict[str, Any]], None] | None = None
                     ) -> dict[str, Any]:
     """The job once terminal, following its Server-Sent Events (as `colony-actor run`
-    does: at most a few events a second, however often its progress changes)."""
+    does: at most a few events a second, however often its progress changes); `on_state`
+    is called with each state as it arrives."""
+    states = []
     with client.stream("GET", f"/api/v1/jobs/{job_id}/events",
                        timeout=httpx.Timeout(timeout)) as stream:
         stream.raise_for_status()
-        states = list(job_events(stream.iter_lines()))
+        for state in job_events(stream.iter_lines()):
+            states.append(state)
+            if on_state is not None:
+                on_state(state)
     if not states or states[-1]["status"] not in TERMINAL:
         raise RuntimeError(f"job {job_id}: the event stream ended before the job did")
     response = client.get(f"/api/v1/jobs/{job_id}")
@@ -370,15 +407,82 @@ def run_job(client: httpx.Client, path: str, timeout: float = 600, *, events: bo
     return job, time.perf_counter() - started
 
 
+def run_to_result(client: httpx.Client, path: str, timeout: float = 900,
+                  **kwargs: Any) -> tuple[float, dict[str, Any], Any]:
+    """A job as a client that wants its result runs it: POST, long-poll until terminal,
+    GET its result. (End-to-end seconds, the terminal job, the result); raises if the job
+    did not complete."""
+    started = time.perf_counter()
+    job_id = start_job(client, path, **kwargs)
+    job = wait_terminal(client, job_id, timeout=timeout)
+    response = client.get(f"/api/v1/jobs/{job_id}/result")
+    seconds = time.perf_counter() - started
+    response.raise_for_status()
+    check_completed(job)
+    return seconds, job, response.json()["result"]
+
+
 def job_seconds(job: dict[str, Any]) -> float:
     """Server-side duration of a terminal job: finished_at - started_at."""
-    return (_parse_time(job["finished_at"]) - _parse_time(job["started_at"]))
+    return (parse_time(job["finished_at"]) - parse_time(job["started_at"]))
 
 
-def _parse_time(value: str) -> float:
+def parse_time(value: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def summarize(latencies: list[float]) -> dict[str, float]:
+    return {"n": len(latencies), "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan"))}
+
+
+PROBE = Path(__file__).with_name("probe.py")
+
+
+class Probe:
+    """bench/probe.py in a process of its own, from `with` entry (once its first request
+    has succeeded) to exit; `latencies` (ms) are there after exit.
+
+    `patient`: for a server that may not listen yet; the probe is ready at once, retries
+    a refused connection, and times each request from when it was due, counting every
+    request a client would have sent meanwhile (`samples`: (wall time due, ms))."""
+
+    def __init__(self, url: str, interval: float, *, patient: bool = False) -> None:
+        self.url = url
+        self.interval = interval
+        self.patient = patient
+        self.latencies: list[float] = []
+        self.samples: list[tuple[float, float]] = []
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Probe:
+        self._process = subprocess.Popen(
+            [sys.executable, str(PROBE), self.url, repr(self.interval),
+             *(["--patient"] if self.patient else [])],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        if self._process.stdout.readline().strip() != "ready":
+            self._process.kill()
+            raise RuntimeError(f"probe failed to start (exit {self._process.wait()})")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._process is not None
+        try:
+            out, _ = self._process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise RuntimeError("probe did not stop within 120 s") from None
+        if self._process.returncode != 0:
+            raise RuntimeError(f"probe failed (exit {self._process.returncode})")
+        if self.patient:
+            self.samples = [(float(t), float(ms)) for t, ms in json.loads(out)]
+            self.latencies = [ms for _, ms in self.samples]
+        else:
+            self.latencies = json.loads(out)
 
 
 def check_completed(job: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,11 @@
   pods were uploaded to (`network/`), and a follower whose one own pod references the
   first-generation pods, which reference the rest (`follower/`: the pristine state of a
   refresh_ref with depth 2 that fetches every pod).
+- `own_pods_base` and `scale_store` (bench/scale.py): a sync fixture's follower given pods
+  of its own, never uploaded (through HTTP), then N pods of the same generated data as the
+  search store added with pyoxigraph's bulk loader, as a refresh would have stored them
+  (depth 1); fast enough for 10,000,000 triples. No full-text index is written: the
+  daemon builds it at its first start.
 
 A fixture directory is complete when its `ready.json` exists; delete the directory to
 rebuild it.
@@ -76,19 +81,23 @@ def search_terms(words: Words) -> list[str]:
     return [words.words[rank - 1] for rank in SEARCH_TERM_RANKS]
 
 
-def _pod_triples(words: Words, number: int, triples: int) -> list[Any]:
-    from pyoxigraph import Literal, NamedNode, Triple
+Statement = tuple[str, str, str, bool]  # subject IRI, predicate IRI, object, object is an IRI
 
+
+def _pod_statements(words: Words, number: int, triples: int) -> list[Statement]:
+    """Pod `number`'s `triples` statements: a pod header, then schema.org subjects. The
+    draws from `words` follow one another across pods, so that N pods are always the
+    first N of a longer run."""
     from colony_actor.colony.vocab import CREATION, MODIFIED, NAME, POD, RDF_TYPE
 
-    pod = NamedNode("ant://" + address("pod", number))
-    stamp = Literal("2025-01-01T00:00:00.000000Z")
-    out = [Triple(pod, RDF_TYPE, POD), Triple(pod, NAME, Literal(f"pod {number} "
-                                                                 + words.draw(2))),
-           Triple(pod, CREATION, stamp), Triple(pod, MODIFIED, stamp)]
+    pod = "ant://" + address("pod", number)
+    stamp = "2025-01-01T00:00:00.000000Z"
+    out = [(pod, RDF_TYPE.value, POD.value, True),
+           (pod, NAME.value, f"pod {number} " + words.draw(2), False),
+           (pod, CREATION.value, stamp, False), (pod, MODIFIED.value, stamp, False)]
     subject_number = 0
     while len(out) < triples:
-        subject = NamedNode("ant://" + address(f"subject/{number}", subject_number))
+        subject = "ant://" + address(f"subject/{number}", subject_number)
         subject_number += 1
         kind = _TYPES[words.number(0, len(_TYPES) - 1)]
         for predicate, value in (
@@ -99,10 +108,17 @@ def _pod_triples(words: Words, number: int, triples: int) -> list[Any]:
             if len(out) >= triples:
                 break
             if value is None:
-                out.append(Triple(subject, RDF_TYPE, NamedNode(SCHEMA + kind)))
+                out.append((subject, RDF_TYPE.value, SCHEMA + kind, True))
             else:
-                out.append(Triple(subject, NamedNode(SCHEMA + predicate), Literal(value)))
+                out.append((subject, SCHEMA + predicate, value, False))
     return out
+
+
+def _pod_triples(words: Words, number: int, triples: int) -> list[Any]:
+    from pyoxigraph import Literal, NamedNode, Triple
+
+    return [Triple(NamedNode(s), NamedNode(p), NamedNode(o) if iri else Literal(o))
+            for s, p, o, iri in _pod_statements(words, number, triples)]
 
 
 @dataclass(frozen=True)
@@ -199,11 +215,31 @@ def generations(pods: int) -> int:
     return max(1, round(root))
 
 
-def _jsonld(words: Words, kind: str) -> dict[str, Any]:
+def subject_jsonld(words: Words, kind: str) -> dict[str, Any]:
     return {"@context": {"schema": SCHEMA}, "@type": f"schema:{kind}",
             "schema:name": words.draw(3), "schema:description": words.draw(10),
             "schema:author": words.draw(2), "schema:keywords": words.draw(3),
             "schema:contentSize": str(words.number(1000, 10**9))}
+
+
+def _create_pods(client: httpx.Client, words: Words, pods: int, subjects_per_pod: int,
+                 name: str, subject_kind: str, log: Callable[[str], None]) -> list[str]:
+    """Create `pods` pods of `subjects_per_pod` subjects each through the API; their
+    addresses. Logs the time a pod takes every 500 pods (it grows with the pods held)."""
+    addresses = []
+    started = time.monotonic()
+    for number in range(pods):
+        if number and number % 500 == 0:
+            log(f"#   {number} pods created; the last 500 took "
+                f"{(time.monotonic() - started) / 500 * 1000:.0f} ms a pod")
+            started = time.monotonic()
+        pod = _ok(client.post("/api/v1/pods", json={"name": f"{name} {number}"}))
+        addresses.append(pod["address"])
+        for s in range(subjects_per_pod):
+            subject = address(f"{subject_kind}/{number}", s)
+            _ok(client.put(f"/api/v1/pods/{pod['address']}/{subject}",
+                           json=subject_jsonld(words, _TYPES[s % len(_TYPES)])))
+    return addresses
 
 
 def _ok(response: httpx.Response) -> Any:
@@ -231,14 +267,8 @@ def sync_fixture(workdir: Path, pods: int, subjects_per_pod: int = 4,
     # 1. The publisher's pods, edited but never uploaded.
     with Daemon(fixture.publisher, scratch / "unused-network", env=env,
                 log_path=scratch / "publisher.log").start() as daemon, daemon.client() as client:
-        addresses = []
-        for number in range(pods):
-            pod = _ok(client.post("/api/v1/pods", json={"name": f"bench pod {number}"}))
-            addresses.append(pod["address"])
-            for s in range(subjects_per_pod):
-                subject = address(f"sync-subject/{number}", s)
-                _ok(client.put(f"/api/v1/pods/{pod['address']}/{subject}",
-                               json=_jsonld(words, _TYPES[s % len(_TYPES)])))
+        addresses = _create_pods(client, words, pods, subjects_per_pod, "bench pod",
+                                 "sync-subject", log)
         rest = addresses[first:]
         for index, parent in enumerate(addresses[:first]):
             for child in rest[index::first]:
@@ -268,3 +298,176 @@ def sync_fixture(workdir: Path, pods: int, subjects_per_pod: int = 4,
                                           "build_seconds": round(seconds, 1)}))
     log(f"# built the sync fixture in {seconds:.0f} s")
     return fixture
+
+
+# -- the scaling benchmark's data (bench/scale.py) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnPodsBase:
+    """A follower (MNEMONIC_B) whose one pod references the first generation of `sync`'s
+    network, with `pods` pods of its own never uploaded: the pristine state of both a
+    refresh_ref with depth 2 that fetches `sync.pods` pods and an upload_all of `pods`."""
+    root: Path
+    sync: SyncFixture
+    pods: int
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+
+def own_pods_base(workdir: Path, sync: SyncFixture, subjects_per_pod: int = 4,
+                  log: Callable[[str], None] = print) -> OwnPodsBase:
+    root = workdir / "scale" / f"base-{sync.pods}x{subjects_per_pod}"
+    base = OwnPodsBase(root, sync, sync.pods)
+    if (root / READY).exists():
+        return base
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    log(f"# building the follower with {sync.pods} pods of its own in {root} ...")
+    started = time.monotonic()
+    shutil.copytree(sync.follower, base.data_dir)
+    with Daemon(base.data_dir, root / "unused-network", env=daemon_env(log_level="warning"),
+                mnemonic=MNEMONIC_B, log_path=root / "build.log").start() as daemon, \
+            daemon.client() as client:
+        _create_pods(client, Words(seed=13), sync.pods, subjects_per_pod, "own pod",
+                     "own-subject", log)
+    _drop_derived(base.data_dir)
+    shutil.rmtree(root / "unused-network", ignore_errors=True)
+    seconds = time.monotonic() - started
+    (root / READY).write_text(json.dumps({"own_pods": sync.pods,
+                                          "build_seconds": round(seconds, 1)}))
+    log(f"# built the follower's own pods in {seconds:.0f} s")
+    return base
+
+
+def _drop_derived(data_dir: Path) -> None:
+    """Remove what the daemon derives or keeps per run: the job journal, and the full-text
+    index (rebuilt from the store at the next start)."""
+    for pattern in ("jobs.sqlite3*", "fulltext.sqlite3*"):
+        for path in data_dir.glob(pattern):
+            path.unlink()
+
+
+@dataclass(frozen=True)
+class ScaleStore:
+    root: Path
+    base: OwnPodsBase
+    pods: int  # generated pods, at depth 1
+    triples: int  # generated triples
+    quads: int  # every statement in the store (the base's and the bookkeeping included)
+    build_seconds: float
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+
+def _nquad_term(value: str, iri: bool) -> str:
+    if iri:
+        return f"<{value}>"
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def write_nquads(out: Any, pods: int, triples_per_pod: int, config: str) -> None:
+    """The first `pods` generated pods as N-Quads on the binary stream `out`, with what a
+    refresh that downloaded them at depth 1 writes beside them (pointer counter, index
+    generation token, depth in the configuration pod `config`). Runs in a process of its
+    own (`scale_store`), so that the bulk loader parses while this one generates."""
+    import sys
+
+    from colony_actor.colony.vocab import (
+        DEPTH,
+        INDEX_GENERATION,
+        LOCAL_GRAPH,
+        POINTER_COUNTER,
+        XSD_INTEGER,
+    )
+
+    words = Words()
+    local = f"<{LOCAL_GRAPH.value}>"
+    counter = f'"1"^^<{XSD_INTEGER.value}>'
+    started = time.monotonic()
+    lines: list[str] = []
+    for number in range(pods):
+        pod = "ant://" + address("pod", number)
+        graph = f"<{pod}>"
+        lines.extend(f"<{s}> <{p}> {_nquad_term(o, iri)} {graph} .\n"
+                     for s, p, o, iri in _pod_statements(words, number, triples_per_pod))
+        lines.append(f"<{pod}> <{POINTER_COUNTER.value}> {counter} {local} .\n")
+        lines.append(f'<{pod}> <{INDEX_GENERATION.value}> "{address("gen", number)[:32]}" '
+                     f"{local} .\n")
+        lines.append(f'<{pod}> <{DEPTH.value}> "1" <{config}> .\n')
+        if len(lines) >= 100_000 or number == pods - 1:
+            out.write("".join(lines).encode())
+            lines = []
+        if number and number % 10_000 == 0:
+            print(f"#   {number} pods generated, {time.monotonic() - started:.0f} s",
+                  file=sys.stderr, flush=True)
+    out.flush()
+
+
+def _config_graph(store: Any) -> str:
+    from colony_actor.colony.vocab import CONFIG_POD_NAME, NAME
+
+    rows = list(store.query(f"SELECT ?g WHERE {{ GRAPH ?g {{ ?g <{NAME.value}> "
+                            f"{_nquad_term(CONFIG_POD_NAME, False)} }} }}"))
+    if len(rows) != 1:
+        raise RuntimeError(f"expected one configuration pod, found {len(rows)}")
+    value: str = rows[0]["g"].value
+    return value
+
+
+def scale_store(workdir: Path, base: OwnPodsBase, pods: int, triples_per_pod: int = 100,
+                log: Callable[[str], None] = print) -> ScaleStore:
+    """A copy of `base` with `pods` generated pods added by pyoxigraph's bulk loader."""
+    import subprocess
+    import sys
+
+    import pyoxigraph
+
+    root = workdir / "scale" / f"store-{pods}x{triples_per_pod}-own{base.pods}"
+    if (root / READY).exists():
+        facts = json.loads((root / READY).read_text())
+        return ScaleStore(root, base, pods, int(facts["triples"]), int(facts["quads"]),
+                          float(facts["build_seconds"]))
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    triples = pods * triples_per_pod
+    log(f"# building the scale store: {pods} pods x {triples_per_pod} triples on "
+        f"{base.root.name} in {root} ...")
+    started = time.monotonic()
+    data_dir = root / "data"
+    shutil.copytree(base.data_dir, data_dir)
+    _drop_derived(data_dir)
+    store = pyoxigraph.Store(str(data_dir / "store"))
+    config = _config_graph(store)
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "import sys, fixtures; fixtures.write_nquads("
+         f"sys.stdout.buffer, {pods}, {triples_per_pod}, {config!r})"],
+        cwd=Path(__file__).resolve().parent, stdout=subprocess.PIPE)
+    assert worker.stdout is not None
+    try:
+        store.bulk_load(input=worker.stdout, format=pyoxigraph.RdfFormat.N_QUADS, lenient=True)
+    finally:
+        worker.stdout.close()
+        if worker.wait() != 0:
+            raise RuntimeError(f"the N-Quads generator exited {worker.returncode}")
+    loaded = time.monotonic() - started
+    quads = len(store)
+    store.flush()
+    del store
+    seconds = time.monotonic() - started
+    (root / READY).write_text(json.dumps({
+        "pods": pods, "triples": triples, "quads": quads, "build_seconds": round(seconds, 1),
+        "load_seconds": round(loaded, 1), "own_pods": base.pods}))
+    log(f"# built {triples} triples ({quads} statements in the store) in {seconds:.1f} s "
+        f"(generated and bulk-loaded in {loaded:.1f} s)")
+    return ScaleStore(root, base, pods, triples, quads, seconds)

@@ -31,18 +31,15 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 from common import (
     MNEMONIC_B,
     Daemon,
+    Probe,
     Report,
     add_common_args,
     check_completed,
@@ -51,57 +48,16 @@ from common import (
     fresh_copy,
     job_seconds,
     median,
-    percentile,
     run_job,
+    summarize,
 )
 from fixtures import search_store, sync_fixture
 
 BROAD_TERMS = "ka lo mi"
-PROBE = Path(__file__).with_name("probe.py")
-
-
-class Probe:
-    """bench/probe.py in a process of its own, from `with` entry (once its first request
-    has succeeded) to exit; `latencies` (ms) are there after exit."""
-
-    def __init__(self, url: str, interval: float) -> None:
-        self.url = url
-        self.interval = interval
-        self.latencies: list[float] = []
-        self._process: subprocess.Popen[str] | None = None
-
-    def __enter__(self) -> Probe:
-        self._process = subprocess.Popen(
-            [sys.executable, str(PROBE), self.url, repr(self.interval)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert self._process.stdout is not None
-        if self._process.stdout.readline().strip() != "ready":
-            self._process.kill()
-            raise RuntimeError(f"probe failed to start (exit {self._process.wait()})")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._process is not None
-        try:
-            out, _ = self._process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-            raise RuntimeError("probe did not stop within 120 s") from None
-        if self._process.returncode != 0:
-            raise RuntimeError(f"probe failed (exit {self._process.returncode})")
-        self.latencies = json.loads(out)
-
-
 def probed(url: str, interval: float, work: Callable[[], Any]) -> tuple[list[float], Any]:
     with Probe(url, interval) as probe:
         outcome = work()
     return probe.latencies, outcome
-
-
-def summarize(latencies: list[float]) -> dict[str, float]:
-    return {"n": len(latencies), "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99), "max": max(latencies, default=float("nan"))}
 
 
 def show(label: str, stats: dict[str, float]) -> str:

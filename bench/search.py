@@ -30,8 +30,7 @@ from common import (
     fmt_list,
     job_seconds,
     median,
-    start_job,
-    wait_terminal,
+    run_to_result,
 )
 from fixtures import search_store
 
@@ -59,17 +58,9 @@ def run_reference(store: pyoxigraph.Store, sparql: str) -> tuple[float, int]:
 
 def run_daemon(client: httpx.Client, text: str, limit: int) -> tuple[float, float, int]:
     """(end-to-end seconds, job seconds, rows) of one search job."""
-    started = time.perf_counter()
-    job_id = start_job(client, "/api/v1/jobs/search",
-                       json={"type": "text", "text": text, "limit": limit})
-    job = wait_terminal(client, job_id, timeout=900)
-    response = client.get(f"/api/v1/jobs/{job_id}/result")
-    seconds = time.perf_counter() - started
-    response.raise_for_status()
-    body = response.json()
-    if job["status"] != "completed":
-        raise RuntimeError(f"search job {job['status']}: {job.get('error')}")
-    return seconds, job_seconds(job), int(body["result"]["result_count"])
+    seconds, job, result = run_to_result(client, "/api/v1/jobs/search",
+                                         json={"type": "text", "text": text, "limit": limit})
+    return seconds, job_seconds(job), int(result["result_count"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 Each benchmark runs as a subprocess at tiny sizes, as a person would run it, with its data
 cached in one temporary work directory shared by the module. Only "it runs and prints its
-ratio lines last" is asserted: no timing, no target. The whole module takes well under a
+ratio lines last" is asserted: no timing, no target. The whole module takes about a
 minute; set COLONY_ACTOR_SKIP_BENCH_SMOKE=1 to skip it.
 """
 
@@ -48,6 +48,7 @@ def run_bench(name: str, workdir: Path, *extra: str, timeout: float = 120) -> li
     ("loop", (), "health_p99_busy_vs_idle"),
     ("watch", (), "watch_cpu_sse_vs_poll_net"),
     ("memory", (), "rss_mb_per_10k_retained_jobs"),
+    ("scale", (), "search3_p50_ms"),
 ])
 def test_benchmark_runs_quick(workdir: Path, name: str, extra: tuple[str, ...],
                               expected: str) -> None:
