@@ -79,3 +79,34 @@ def test_idle_connections_never_starve_the_store(daemons: Callable[..., Daemon])
         assert client.get("/health").json()["status"] == "healthy"
     daemon.stop()
     assert daemon.wait() == 0
+
+
+def test_event_streams_beyond_their_cap_are_refused(daemons: Callable[..., Daemon]) -> None:
+    daemon = daemons(env={"COLONY_ACTOR_SERVER_MAX_STREAMS": "1",
+                          "COLONY_ACTOR_NETWORK_LATENCY_MS": "150"})
+    with daemon.client(timeout=10) as client:
+        for n in range(3):
+            assert client.post("/api/v1/pods", json={"name": f"album {n}"}).status_code == 201
+        job_id = client.post("/api/v1/jobs/cache/upload").json()["job_id"]
+        events = f"/api/v1/jobs/{job_id}/events"
+        with client.stream("GET", events) as first:
+            assert first.status_code == 200
+            # Held while the stream is: httpx closes the stream with its line iterator.
+            lines = first.iter_lines()
+            assert next(lines) == "event: job"
+            refused = client.get(events)
+            assert refused.status_code == 503 and refused.headers["Retry-After"].isdigit()
+            assert refused.json()["error"] == "OVERLOADED"
+            metrics = client.get("/metrics").text
+            assert sample(metrics, "colony_http_streams") == 1
+            assert sample(metrics, "colony_http_streams_max") == 1
+            assert sample(metrics, "colony_http_refused_total", 'kind="stream"') == 1
+            lines.close()
+        # The first stream's connection is closed: its slot comes back.
+        deadline = time.monotonic() + 10
+        while sample(client.get("/metrics").text, "colony_http_streams") > 0:
+            assert time.monotonic() < deadline, "a closed stream kept its slot"
+            time.sleep(0.05)
+        with client.stream("GET", events) as again:
+            assert again.status_code == 200
+            assert next(again.iter_lines()) == "event: job"
