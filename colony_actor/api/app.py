@@ -11,6 +11,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from colony_actor.api.access_log import AccessLog
+from colony_actor.api.capacity import Capacity, StreamCap
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError, error_response, from_exception
 from colony_actor.api.routes import events, jobs, pods, synchronous, system
@@ -67,7 +68,10 @@ def create_app(services: Services) -> QuartTrio:
     return app
 
 
-def asgi(services: Services) -> Any:
-    """The app wrapped in the access log: what hypercorn serves."""
+def asgi(services: Services, capacity: Capacity | None = None) -> Any:
+    """The app wrapped in the access log (and, given `capacity`, the event streams' cap):
+    what hypercorn serves."""
     app: Any = create_app(services)
+    if capacity is not None:
+        app = StreamCap(app, capacity)
     return AccessLog(app, services.metrics)

@@ -1,11 +1,12 @@
 """The supervisor: one nursery that owns the job runner, the HTTP server, housekeeping
 and the signal watcher.
 
-Start-up opens the identity, the store and the network, then starts the runner before
-the server, so no request can reach a runner that is not there. If the runner dies the
-nursery cancels the server and `serve` raises: never an HTTP server in front of a dead
-actor. SIGINT/SIGTERM start a graceful stop: new jobs answer 503, the running job gets
-its grace period, then the server stops and `serve` returns.
+Start-up raises the descriptor limit, opens the identity, the store and the network, then
+starts the runner before the server, so no request can reach a runner that is not there.
+The connection caps are derived once everything but the server holds its descriptors.
+If the runner dies the nursery cancels the server and `serve` raises: never an HTTP
+server in front of a dead actor. SIGINT/SIGTERM start a graceful stop: new jobs answer
+503, the running job gets its grace period, then the server stops and `serve` returns.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from functools import partial
 from pathlib import Path
 
 import hypercorn.config
-import hypercorn.trio
 import structlog
 import trio
 
 from colony_actor import __version__
 from colony_actor.api.app import asgi
+from colony_actor.api.capacity import Capacity, derive
+from colony_actor.daemon import descriptors, http_server
 from colony_actor.jobs.runner import JobRunner
 from colony_actor.runtime import threads
 from colony_actor.service import identity, wiring
@@ -50,7 +52,6 @@ class Started:
 
 def _hypercorn_config(settings: Settings) -> hypercorn.config.Config:
     config = hypercorn.config.Config()
-    config.bind = [f"{settings.server.listen}:{settings.server.port}"]
     config.accesslog = None  # the AccessLog middleware writes one JSON event per request
     config.errorlog = logging.getLogger("hypercorn.error")
     # By the time the server stops, jobs are settled and streams have ended; what is left
@@ -64,6 +65,10 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
                 env: Mapping[str, str] | None = None,
                 task_status: trio.TaskStatus[Started] = trio.TASK_STATUS_IGNORED) -> None:
     environ = os.environ if env is None else env
+    # Before the store opens: RocksDB sizes its table cache from the limit it sees.
+    limit = descriptors.raise_soft_limit()
+    (log.info if limit.raised or limit.soft == limit.hard else log.warning)(
+        "descriptor_limit", soft_before=limit.soft_before, soft=limit.soft, hard=limit.hard)
     # Worker threads run Python (parsing, index upkeep) while the loop answers requests;
     # a shorter switch interval bounds how long the loop waits for the GIL behind them.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
@@ -79,7 +84,7 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
             trio.open_nursery() as nursery:
         await wiring.start(services, nursery)
         urls: list[str] = await nursery.start(partial(
-            _serve_http, services, stop_server, nursery.cancel_scope))
+            _serve_http, services, limit.soft, stop_server, nursery.cancel_scope))
         log.info("daemon_started", version=__version__, urls=urls,
                  data_dir=str(settings.data_dir), network_dir=str(settings.network_dir),
                  latency_ms=settings.network.latency_ms)
@@ -92,12 +97,21 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     log.info("daemon_stopped")
 
 
-async def _serve_http(services: Services, stop_server: trio.Event,
+async def _serve_http(services: Services, soft_limit: int, stop_server: trio.Event,
                       everything: trio.CancelScope, *,
                       task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
                       ) -> None:
-    await hypercorn.trio.serve(asgi(services), _hypercorn_config(services.settings),
-                               shutdown_trigger=stop_server.wait, task_status=task_status)
+    server = services.settings.server
+    listeners = await trio.open_tcp_listeners(server.port, host=server.listen)
+    limits = derive(soft_limit, descriptors.open_count(), server.max_connections,
+                    server.max_streams)
+    (log.warning if limits.lowered else log.info)(
+        "connection_cap", max_connections=limits.connections, max_streams=limits.streams,
+        descriptors_reserved=limits.reserve, configured_max_connections=server.max_connections)
+    capacity = Capacity(limits, services.metrics)
+    await http_server.serve(asgi(services, capacity), _hypercorn_config(services.settings),
+                            listeners, capacity, shutdown_trigger=stop_server.wait,
+                            task_status=task_status)
     # The server has drained: end the runner's loop and housekeeping with it.
     services.runner.close()
     everything.cancel()

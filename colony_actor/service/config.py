@@ -33,6 +33,9 @@ class ServerSettings:
     listen: str = locations.DEFAULT_LISTEN
     port: int = locations.DEFAULT_PORT
     max_body_bytes: int = 16 * 1024 * 1024
+    # 0 means derived from the descriptor limit at start-up (api/capacity.py says how).
+    max_connections: int = 0
+    max_streams: int = 0
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ def _validate(settings: Settings) -> None:
     checks = [
         (0 <= settings.server.port <= 65535, "server.port must be 0..65535"),
         (settings.server.max_body_bytes > 0, "server.max_body_bytes must be positive"),
+        (settings.server.max_connections >= 0, "server.max_connections must be >= 0"),
+        (settings.server.max_streams >= 0, "server.max_streams must be >= 0"),
         (settings.network.backend == "local",
          "network.backend must be \"local\" (the only backend built so far)"),
         (settings.network.latency_ms >= 0, "network.latency_ms must be >= 0"),

@@ -1,9 +1,17 @@
-"""Prometheus metrics of one daemon: HTTP requests and jobs, in a registry of its own
-(no process-wide globals, so tests can build several daemons). It must never block."""
+"""Prometheus metrics of one daemon: HTTP requests, connections and jobs, and the process's
+descriptors, in a registry of its own (no process-wide globals, so tests can build several
+daemons). It must never block."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 from colony_actor.jobs.lifecycle import Job
 
@@ -19,6 +27,24 @@ class Metrics:
                             ["job_type", "status"], registry=self.registry)
         self.retained = Gauge("colony_jobs_retained", "Jobs held in the job table",
                               registry=self.registry)
+        self.connections = Gauge("colony_http_connections",
+                                 "Open HTTP connections, idle keep-alive ones included",
+                                 registry=self.registry)
+        self.connections_max = Gauge("colony_http_connections_max",
+                                     "Connections served at once; more are refused (503)",
+                                     registry=self.registry)
+        self.streams = Gauge("colony_http_streams", "Open event streams (SSE)",
+                             registry=self.registry)
+        self.streams_max = Gauge("colony_http_streams_max",
+                                 "Event streams served at once; more are refused (503)",
+                                 registry=self.registry)
+        self.refused = Counter("colony_http_refused",
+                               "Connections and event streams refused with 503 OVERLOADED",
+                               ["kind"], registry=self.registry)
+        for kind in ("connection", "stream"):
+            self.refused.labels(kind)  # shown at 0 before the first refusal
+        # process_open_fds and process_max_fds: how far the daemon is from its limit.
+        ProcessCollector(registry=self.registry)
 
     def observe_request(self, method: str, status: int, seconds: float) -> None:
         self.requests.labels(method, str(status)).inc()

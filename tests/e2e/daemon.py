@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -18,13 +19,15 @@ from tests.support import MNEMONIC, PASSWORD
 
 class Daemon:
     def __init__(self, data_dir: Path, network_dir: Path, *, env: dict[str, str] | None = None,
-                 args: list[str] | None = None) -> None:
+                 args: list[str] | None = None, nofile: int | None = None) -> None:
         self.data_dir = data_dir
         self.network_dir = network_dir
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.env = {**os.environ, "COLONY_ACTOR_PASSWORD": PASSWORD,
                     "COLONY_ACTOR_MNEMONIC": MNEMONIC, **(env or {})}
         self.args = args or []
+        # The process's descriptor limit (soft and hard), as `prlimit --nofile=N` sets it.
+        self.nofile = nofile
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.token = ""
@@ -40,7 +43,8 @@ class Daemon:
             [sys.executable, "-m", "colony_actor", "serve", "--listen", "127.0.0.1",
              "--port", "0", "--data-dir", str(self.data_dir),
              "--network-dir", str(self.network_dir), *self.args],
-            env=self.env, stdout=log, stderr=log)
+            env=self.env, stdout=log, stderr=log,
+            preexec_fn=None if self.nofile is None else self._limits)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for event in self.events():
@@ -60,6 +64,14 @@ class Daemon:
                 ).json()["token"]
         return self
 
+    def _limits(self) -> None:
+        assert self.nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
+    def open_descriptors(self) -> int:
+        assert self.process is not None
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
     def log(self) -> str:
         if not self.log_path.exists():
             return ""
@@ -78,7 +90,7 @@ class Daemon:
 
     def client(self, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+        return httpx.Client(base_url=self.url, headers=headers, **{"timeout": 30, **kwargs})
 
     def signal(self, signum: int) -> None:
         assert self.process is not None
