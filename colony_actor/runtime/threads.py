@@ -5,8 +5,7 @@ through `run_sync` here instead of `trio.to_thread.run_sync` directly. The first
 worker thread runs one, it lowers its own scheduling priority (Linux only; elsewhere
 nothing changes), the way RocksDB lowers its compaction threads: on a busy machine, the
 thread that answers requests (the event loop, at normal priority) then gets a CPU before
-a refresh's parsing and indexing. Measured with bench/loop.py: /health p99 during a
-refresh of 500 pods went from about 2.6x idle to 1.9x.
+a refresh's parsing and indexing (bench/loop.py, benchmark 2, measures the effect).
 
 A thread cannot raise its priority back, so trio's cached worker threads all stay
 lowered; that is the point (no worker thread outranks the loop). This module must never

@@ -141,9 +141,11 @@ async def test_kept_bodies_stay_within_their_budget() -> None:
     assert dumps.encodings == 6
     await bodies.job(jobs[2])
     assert dumps.encodings == 6
-    kept = bodies._kept  # the accounting the budget relies on
-    assert bodies._kept_bytes == sum(len(body) for body in kept.values())
-    assert len(kept) == 2
+    kept = [await bodies.job(jobs[0]), await bodies.job(jobs[2])]  # kept: no new encoding
+    assert dumps.encodings == 6
+    statistics = bodies.statistics()  # the accounting the budget relies on
+    assert statistics.kept == 2 and statistics.encoding == 0
+    assert statistics.kept_bytes == sum(len(body) for body in kept)
 
 
 async def test_every_route_answers_a_large_result_whole(harness: Harness) -> None:
