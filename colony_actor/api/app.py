@@ -13,6 +13,7 @@ from quart_trio import QuartTrio
 from colony_actor.api.access_log import AccessLog
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError, error_response, from_exception
+from colony_actor.api.keepalive import KeepAliveGuard
 from colony_actor.api.routes import events, jobs, pods, synchronous, system
 from colony_actor.service.services import Services
 
@@ -68,6 +69,7 @@ def create_app(services: Services) -> QuartTrio:
 
 
 def asgi(services: Services) -> Any:
-    """The app wrapped in the access log: what hypercorn serves."""
+    """The app wrapped in the keep-alive guard and the access log: what hypercorn serves."""
     app: Any = create_app(services)
-    return AccessLog(app, services.metrics)
+    return AccessLog(KeepAliveGuard(app, services.settings.server.max_body_bytes),
+                     services.metrics)
