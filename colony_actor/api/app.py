@@ -12,7 +12,13 @@ from quart_trio import QuartTrio
 
 from colony_actor.api.access_log import AccessLog
 from colony_actor.api.encoding import Bodies
-from colony_actor.api.errors import ApiError, error_response, from_exception
+from colony_actor.api.errors import (
+    INTERNAL_ERROR,
+    UNAUTHORIZED,
+    ApiError,
+    from_exception,
+    response_of,
+)
 from colony_actor.api.keepalive import KeepAliveGuard
 from colony_actor.api.routes import events, jobs, pods, synchronous, system
 from colony_actor.service.services import Services
@@ -40,23 +46,20 @@ def create_app(services: Services) -> QuartTrio:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError("UNAUTHORIZED", 401, "A bearer token is required "
+            raise ApiError(UNAUTHORIZED, "A bearer token is required "
                            "(POST /auth/token with the daemon's password)")
         if services.auth.verify(token.strip()) is None:
-            raise ApiError("UNAUTHORIZED", 401, "The bearer token is invalid or expired")
+            raise ApiError(UNAUTHORIZED, "The bearer token is invalid or expired")
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:
         api_error = from_exception(exc)
         if api_error is None:
             log.exception("unhandled_error", path=request.path)
-            return error_response("INTERNAL_ERROR", 500, "Internal error; see the daemon's log")
-        response = error_response(api_error.code, api_error.status, api_error.message,
-                                  **api_error.extra)
+            return response_of(ApiError(INTERNAL_ERROR, "Internal error; see the daemon's log"))
+        response = response_of(api_error)
         if api_error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="colony-actor"'
-        if api_error.code == "JOB_NOT_COMPLETED":
-            response.headers["Retry-After"] = "1"
         return response
 
     bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from quart_trio import QuartTrio
 
 from colony_actor import __version__
 from colony_actor.api import params
-from colony_actor.api.errors import ApiError
+from colony_actor.api.errors import UNAUTHORIZED, ApiError
 from colony_actor.api.openapi import document as openapi_document
 from colony_actor.runtime import timestamps
 from colony_actor.service.services import Services
@@ -19,7 +19,7 @@ def register(app: QuartTrio, services: Services) -> None:
     async def issue_token() -> Response:
         body = await params.json_object("password")
         if not services.auth.password_matches(body["password"]):
-            raise ApiError("UNAUTHORIZED", 401, "Wrong password")
+            raise ApiError(UNAUTHORIZED, "Wrong password")
         return jsonify({"token": services.auth.issue(), "expires_in": services.auth.ttl_seconds,
                         "token_type": "Bearer"})
 
