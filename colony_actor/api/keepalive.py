@@ -30,6 +30,7 @@ from typing import Final
 import trio
 
 from colony_actor.api.access_log import ASGIApp, Message, Receive, Scope, Send
+from colony_actor.api.params import natural
 
 # How long a client may take to send the rest of a body nobody will read.
 DRAIN_SECONDS: Final = 10.0
@@ -42,7 +43,7 @@ class _Body:
         self.length: int | None = 0
         for name, value in scope.get("headers", []):
             if name.lower() == b"content-length":
-                self.length = int(value) if value.strip().isdigit() else None
+                self.length = natural(value.decode("latin-1").strip())
             elif name.lower() == b"transfer-encoding":
                 self.length = None
         self.complete = self.length == 0

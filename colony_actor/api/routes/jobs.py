@@ -72,6 +72,7 @@ def _starter(services: Services, job_type: JobType) -> Callable[..., Awaitable[R
     async def start(**path: str) -> Response:
         argument, label = await params.job_argument(
             job_type, path, services.settings.search.default_limit)
+        await services.operations.check(job_type, argument)
         return await start_job(services, functools.partial(
             services.operations.request, job_type, argument, label))
 

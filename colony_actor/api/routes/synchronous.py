@@ -42,6 +42,7 @@ def _runner(services: Services, bodies: Bodies, job_type: JobType
     async def run(**path: str) -> Response:
         argument, label = await params.job_argument(
             job_type, path, services.settings.search.default_limit, synchronous=True)
+        await services.operations.check(job_type, argument)
         return await run_sync(services, bodies,
                               services.operations.request(job_type, argument, label))
 
