@@ -1,6 +1,6 @@
-"""Builds the Quart-Trio app: the bearer check, the JSON error shape, and the routes of
-`api/routes/`. Given its services; it owns no task of its own (the supervisor's nursery
-owns the runner), so it never serves in front of a dead actor."""
+"""Builds the Quart-Trio app: the Host and Origin check, the bearer check, the JSON error
+shape, and the routes of `api/routes/`. Given its services; it owns no task of its own
+(the supervisor's nursery owns the runner), so it never serves in front of a dead actor."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from colony_actor.api.errors import (
     from_exception,
     response_of,
 )
+from colony_actor.api.guard import HostGuard, served_hosts
 from colony_actor.api.keepalive import KeepAliveGuard
 from colony_actor.api.routes import events, jobs, pods, synchronous, system
 from colony_actor.service.services import Services
@@ -36,6 +37,13 @@ def create_app(services: Services) -> QuartTrio:
     # `ant://...` subjects in paths carry a double slash that must reach the handler.
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
+
+    guard = HostGuard(served_hosts(services.settings.server))
+
+    @app.before_request
+    async def require_served_host_and_origin() -> None:
+        guard.check(request.method, request.headers.get("Host"),
+                    request.headers.get("Origin"))
 
     @app.before_request
     async def require_token() -> None:
