@@ -37,7 +37,7 @@ DRAIN_SECONDS: Final = 10.0
 
 
 class _Body:
-    """What the request declared about its body, and how much of it has been received."""
+    """What the request declared about its body, and whether all of it has arrived."""
 
     def __init__(self, scope: Scope) -> None:
         self.length: int | None = 0
@@ -47,11 +47,9 @@ class _Body:
             elif name.lower() == b"transfer-encoding":
                 self.length = None
         self.complete = self.length == 0
-        self.received = 0
 
     def saw(self, message: Message) -> None:
         if message["type"] == "http.request":
-            self.received += len(message.get("body", b""))
             if not message.get("more_body", False):
                 self.complete = True
         elif message["type"] == "http.disconnect":
@@ -71,7 +69,7 @@ class KeepAliveGuard:
         drainable = body.length is not None and body.length <= self.max_body_bytes
         last: Message | None = None
 
-        async def counted_receive() -> Message:
+        async def watched_receive() -> Message:
             message = await receive()
             body.saw(message)
             return message
@@ -87,7 +85,7 @@ class KeepAliveGuard:
                 return
             await send(message)
 
-        await self.app(scope, counted_receive, held_send)
+        await self.app(scope, watched_receive, held_send)
         if last is None:
             return  # no answer: hypercorn's own clean-up answers 500 and closes
         if drainable and not body.complete:
