@@ -8,8 +8,6 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 from tests.support import Harness, wait_terminal
 
 # A superscript two (isdigit, int refuses it) and an Arabic-Indic one (isdigit, int takes it).
@@ -24,32 +22,32 @@ async def assert_refused(response: Any, status: int = 400) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("digits", FOREIGN_DIGITS)
-async def test_numbers_take_ascii_digits_only(harness: Harness, digits: str) -> None:
+async def test_numbers_take_ascii_digits_only(harness: Harness) -> None:
     client = harness.app.test_client()
     done = await client.post("/api/v1/jobs/cache/refresh", headers=harness.headers)
     job_id = (await done.get_json())["job_id"]
     await wait_terminal(harness, client, job_id)
-    d = quote(digits)
-    for method, path in (("POST", f"/api/v1/jobs/cache/refresh/{d}"),
-                         ("POST", f"/api/v1/cache/{d}"),
-                         ("GET", f"/api/v1/jobs?limit={d}"),
-                         ("GET", f"/api/v1/jobs?cursor={d}"),
-                         ("GET", f"/api/v1/jobs/{job_id}?wait={d}"),
-                         ("GET", f"/api/v1/jobs/{job_id}?wait=0&since={d}"),
-                         ("POST", f"/api/v1/jobs/search?q=x&limit={d}"),
-                         ("GET", f"/api/v1/search?q=x&limit={d}")):
-        body = await assert_refused(await client.open(path, method=method,
-                                                      headers=harness.headers))
-        assert body["error"] == "INVALID_REQUEST"
-    await assert_refused(await client.post(
-        "/api/v1/jobs/search", json={"type": "browse", "limit": digits},
-        headers=harness.headers))
-    # A Last-Event-ID that is not one of ours starts the stream from the current state.
-    events = await client.get(f"/api/v1/jobs/{job_id}/events",
-                              headers={**harness.headers, "Last-Event-ID": digits})
-    assert events.status_code == 200
-    assert b"event: job" in await events.get_data()
+    for digits in FOREIGN_DIGITS:
+        d = quote(digits)
+        for method, path in (("POST", f"/api/v1/jobs/cache/refresh/{d}"),
+                             ("POST", f"/api/v1/cache/{d}"),
+                             ("GET", f"/api/v1/jobs?limit={d}"),
+                             ("GET", f"/api/v1/jobs?cursor={d}"),
+                             ("GET", f"/api/v1/jobs/{job_id}?wait={d}"),
+                             ("GET", f"/api/v1/jobs/{job_id}?wait=0&since={d}"),
+                             ("POST", f"/api/v1/jobs/search?q=x&limit={d}"),
+                             ("GET", f"/api/v1/search?q=x&limit={d}")):
+            body = await assert_refused(await client.open(path, method=method,
+                                                          headers=harness.headers))
+            assert body["error"] == "INVALID_REQUEST"
+        await assert_refused(await client.post(
+            "/api/v1/jobs/search", json={"type": "browse", "limit": digits},
+            headers=harness.headers))
+        # A Last-Event-ID that is not one of ours starts the stream from the current state.
+        events = await client.get(f"/api/v1/jobs/{job_id}/events",
+                                  headers={**harness.headers, "Last-Event-ID": digits})
+        assert events.status_code == 200
+        assert b"event: job" in await events.get_data()
     assert len(harness.services.runner) == 1
 
 
@@ -71,13 +69,14 @@ BAD_FORMS: list[tuple[str, bytes]] = [
 ]
 
 
-@pytest.mark.parametrize(("case", "body"), BAD_FORMS, ids=[case for case, _ in BAD_FORMS])
-async def test_a_bad_search_form_creates_no_job(harness: Harness, case: str,
-                                                body: bytes) -> None:
+async def test_a_bad_search_form_creates_no_job(harness: Harness) -> None:
     client = harness.app.test_client()
-    await assert_refused(await client.post("/api/v1/jobs/search", data=body,
-                                           headers={**harness.headers, **JSON}))
-    assert len(harness.services.runner) == 0, case
+    for case, body in BAD_FORMS:
+        refused = await client.post("/api/v1/jobs/search", data=body,
+                                    headers={**harness.headers, **JSON})
+        assert refused.status_code == 400, case
+        await assert_refused(refused)
+    assert len(harness.services.runner) == 0
 
 
 async def test_bad_searches_and_subjects_create_no_job(harness: Harness) -> None:
