@@ -15,7 +15,7 @@ from colony_actor.api.app import create_app
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.service import config, identity, wiring
 from colony_actor.service.services import Services
-from colony_actor.service.tokens import TokenAuthority
+from colony_actor.service.tokens import LoginThrottle, TokenAuthority
 
 PASSWORD = "correct horse battery staple"
 MNEMONIC = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon "
@@ -53,7 +53,8 @@ async def build(nursery: trio.Nursery, data_dir: Path, network_dir: Path, *,
     await trio.to_thread.run_sync(wiring.prepare_dirs, settings)
     env = {locations.MNEMONIC_ENV: mnemonic} if mnemonic else {}
     keys = await trio.to_thread.run_sync(identity.open_key_store, data_dir, PASSWORD, env)
-    auth = TokenAuthority(SECRET, PASSWORD, settings.auth.token_ttl_seconds)
+    auth = TokenAuthority(SECRET, PASSWORD, settings.auth.token_ttl_seconds,
+                          throttle=LoginThrottle.of(settings.auth))
     services: Services = await nursery.start(_run, settings, keys, auth)
     return Harness(create_app(services), services, auth.issue())
 

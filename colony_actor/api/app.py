@@ -1,6 +1,6 @@
-"""Builds the Quart-Trio app: the bearer check, the JSON error shape, and the routes of
-`api/routes/`. Given its services; it owns no task of its own (the supervisor's nursery
-owns the runner), so it never serves in front of a dead actor."""
+"""Builds the Quart-Trio app: the Host and Origin check, the bearer check, the JSON error
+shape, and the routes of `api/routes/`. Given its services; it owns no task of its own
+(the supervisor's nursery owns the runner), so it never serves in front of a dead actor."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from quart_trio import QuartTrio
 from colony_actor.api.access_log import AccessLog
 from colony_actor.api.capacity import Capacity, StreamCap
 from colony_actor.api.encoding import Bodies
-from colony_actor.api.errors import ApiError, error_response, from_exception
+from colony_actor.api.errors import (
+    INTERNAL_ERROR,
+    UNAUTHORIZED,
+    ApiError,
+    from_exception,
+    response_of,
+)
+from colony_actor.api.guard import HostGuard, served_hosts
+from colony_actor.api.keepalive import KeepAliveGuard
 from colony_actor.api.routes import events, jobs, pods, synchronous, system
 from colony_actor.service.services import Services
 
@@ -31,6 +39,13 @@ def create_app(services: Services) -> QuartTrio:
     app.url_map.merge_slashes = False
     app.url_map.strict_slashes = False
 
+    guard = HostGuard(served_hosts(services.settings.server))
+
+    @app.before_request
+    async def require_served_host_and_origin() -> None:
+        guard.check(request.method, request.headers.get("Host"),
+                    request.headers.get("Origin"))
+
     @app.before_request
     async def require_token() -> None:
         if request.path == "/metrics" and request.remote_addr not in LOOPBACK:
@@ -40,23 +55,20 @@ def create_app(services: Services) -> QuartTrio:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError("UNAUTHORIZED", 401, "A bearer token is required "
+            raise ApiError(UNAUTHORIZED, "A bearer token is required "
                            "(POST /auth/token with the daemon's password)")
         if services.auth.verify(token.strip()) is None:
-            raise ApiError("UNAUTHORIZED", 401, "The bearer token is invalid or expired")
+            raise ApiError(UNAUTHORIZED, "The bearer token is invalid or expired")
 
     @app.errorhandler(Exception)
     async def handle_error(exc: Exception) -> Response:
         api_error = from_exception(exc)
         if api_error is None:
             log.exception("unhandled_error", path=request.path)
-            return error_response("INTERNAL_ERROR", 500, "Internal error; see the daemon's log")
-        response = error_response(api_error.code, api_error.status, api_error.message,
-                                  **api_error.extra)
+            return response_of(ApiError(INTERNAL_ERROR, "Internal error; see the daemon's log"))
+        response = response_of(api_error)
         if api_error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="colony-actor"'
-        if api_error.code == "JOB_NOT_COMPLETED":
-            response.headers["Retry-After"] = "1"
         return response
 
     bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]
@@ -69,9 +81,10 @@ def create_app(services: Services) -> QuartTrio:
 
 
 def asgi(services: Services, capacity: Capacity | None = None) -> Any:
-    """The app wrapped in the access log (and, given `capacity`, the event streams' cap):
-    what hypercorn serves."""
+    """The app wrapped in the keep-alive guard (and, given `capacity`, the event streams'
+    cap) and the access log: what hypercorn serves."""
     app: Any = create_app(services)
     if capacity is not None:
         app = StreamCap(app, capacity)
-    return AccessLog(app, services.metrics)
+    return AccessLog(KeepAliveGuard(app, services.settings.server.max_body_bytes),
+                     services.metrics)

@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass
 
 from colony_actor.api.access_log import ASGIApp, Receive, Scope, Send
+from colony_actor.api.errors import OVERLOADED
 from colony_actor.api.routes.jobs import JOBS
 from colony_actor.runtime import timestamps
 from colony_actor.service.metrics import Metrics
 
-CODE = "OVERLOADED"
+CODE = OVERLOADED.name
 RETRY_AFTER_SECONDS = 1
 # Refused connections answered unhurried at once; each holds its descriptor for up to a
 # second. Beyond them a refused connection is answered and closed on the spot.

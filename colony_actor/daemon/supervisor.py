@@ -34,7 +34,7 @@ from colony_actor.runtime import threads
 from colony_actor.service import identity, wiring
 from colony_actor.service.config import Settings
 from colony_actor.service.services import Services
-from colony_actor.service.tokens import TokenAuthority, load_or_create_secret
+from colony_actor.service.tokens import LoginThrottle, TokenAuthority, load_or_create_secret
 
 log = structlog.get_logger("colony_actor.daemon.supervisor")
 
@@ -73,15 +73,20 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     # a shorter switch interval bounds how long the loop waits for the GIL behind them.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     await threads.run_sync(wiring.prepare_dirs, settings)
+    # Private before anything secret is written, and again once the store, the index and
+    # the journal have created their files.
+    await threads.run_sync(identity.make_private, settings.data_dir, settings.network_dir)
     password = identity.resolve_password(settings.data_dir, password_file, environ)
     keys = await threads.run_sync(
         identity.open_key_store, settings.data_dir, password, environ)
     secret = await threads.run_sync(load_or_create_secret, settings.data_dir)
-    auth = TokenAuthority(secret, password, settings.auth.token_ttl_seconds)
+    auth = TokenAuthority(secret, password, settings.auth.token_ttl_seconds,
+                          throttle=LoginThrottle.of(settings.auth))
     del password
     stop_server = trio.Event()
     async with wiring.opened(settings, keys, auth) as services, \
             trio.open_nursery() as nursery:
+        await threads.run_sync(identity.make_private, settings.data_dir, settings.network_dir)
         await wiring.start(services, nursery)
         urls: list[str] = await nursery.start(partial(
             _serve_http, services, limit.soft, stop_server, nursery.cancel_scope))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from typing import Any
 
 from colony_actor import locations
 from colony_actor.service import catalogue
+
+# A host name or IPv4 address (letters, digits, dots, hyphens), or an IPv6 one in brackets.
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
 
 
 class ConfigError(Exception):
@@ -36,6 +40,9 @@ class ServerSettings:
     # 0 means derived from the descriptor limit at start-up (api/capacity.py says how).
     max_connections: int = 0
     max_streams: int = 0
+    # Host names the daemon answers to besides the loopback ones (any port); a list in the
+    # file, comma-separated in the environment.
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ class AuthSettings:
     token_ttl_seconds: int = 3600
     # When true, /api/v1 routes need no token (only sensible on a private loopback).
     public: bool = False
+    # Wrong passwords a client may send to /auth/token before it must wait.
+    login_attempts_before_delay: int = 5
+    # The longest wait after a wrong password (the wait doubles from 1 second up to it).
+    login_max_delay_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -215,9 +226,16 @@ def _coerce(dotted: str, value: Any, kind: type, source: str) -> Any:
             if not isinstance(value, str | Path):
                 raise ValueError(value)
             return str(value)
+        if kind is tuple:
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list | tuple) or not all(
+                    isinstance(item, str) for item in items):
+                raise ValueError(value)
+            return tuple(item.strip().lower() for item in items if item.strip())
         return kind(value)
     except (TypeError, ValueError):
-        raise ConfigError(f"Setting {dotted} must be {kind.__name__}, got {value!r} "
+        kind_name = "a list of strings" if kind is tuple else kind.__name__
+        raise ConfigError(f"Setting {dotted} must be {kind_name}, got {value!r} "
                           f"(from {source})") from None
 
 
@@ -241,7 +259,14 @@ def _validate(settings: Settings) -> None:
         (settings.network.scratchpad_limit >= 1024, "network.scratchpad_limit must be >= 1024"),
         (settings.network.claim_timeout_seconds > 0,
          "network.claim_timeout_seconds must be positive"),
+        (all(_HOST_NAME.fullmatch(host) for host in settings.server.allowed_hosts),
+         "server.allowed_hosts must be host names or IP addresses, without scheme or port "
+         "(an IPv6 address in brackets)"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
+        (settings.auth.login_attempts_before_delay >= 1,
+         "auth.login_attempts_before_delay must be >= 1"),
+        (settings.auth.login_max_delay_seconds >= 1,
+         "auth.login_max_delay_seconds must be >= 1"),
         (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),
         (settings.jobs.max_retained >= 1, "jobs.max_retained must be >= 1"),

@@ -1,6 +1,7 @@
 """Binds each job type of the catalogue to a Colony call: the one module that knows both
 the job engine and the Colony domain.
 
+`Operations.check` refuses, before a job is created, an argument its job would fail on;
 `Operations.request` answers a `JobRequest` whose operation calls the Colony facade, turns
 its (done, total, message) progress into the runner's fraction, and turns domain errors
 into `OperationError`s whose kind the HTTP layer understands. It must never touch job
@@ -16,6 +17,7 @@ from typing import Any, Final
 from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound, SearchTimeout
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.sync.progress import ProgressReporter
+from colony_actor.colony.vocab import check_iri, normalize_subject
 from colony_actor.jobs.errors import FailureKind, OperationError
 from colony_actor.jobs.runner import JobRequest, ProgressFn
 from colony_actor.service import catalogue
@@ -43,6 +45,27 @@ BINDINGS: Final[Mapping[str, Binding]] = {
     catalogue.SEARCH.name:
         lambda colony, query: lambda progress: colony.search(query, progress),
     catalogue.GET_SUBJECT_DATA.name: _subject_data,
+}
+
+
+Check = Callable[[Colony, Any], Awaitable[None]]
+
+
+async def _check_subject(colony: Colony, subject: str) -> None:
+    normalize_subject(subject)
+
+
+async def _check_search(colony: Colony, query: Mapping[str, Any]) -> None:
+    for member in ("type_uri", "predicate_uri"):
+        if member in query:
+            check_iri(query[member], member)
+
+
+# What can be told wrong about a job's argument before the job exists. Each check may be
+# async: one that needs the store (does the pod exist?) or the SPARQL parser fits here too.
+CHECKS: Final[Mapping[str, Check]] = {
+    catalogue.GET_SUBJECT_DATA.name: _check_subject,
+    catalogue.SEARCH.name: _check_search,
 }
 
 
@@ -74,6 +97,13 @@ class Operations:
 
     def __init__(self, colony: Colony) -> None:
         self.colony = colony
+
+    async def check(self, job_type: JobType, argument: Any = None) -> None:
+        """Refuse (InvalidInput, PodNotFound) an argument a `job_type` job would fail on,
+        before the job is created; a type without a check takes any argument."""
+        check = CHECKS.get(job_type.name)
+        if check is not None:
+            await check(self.colony, argument)
 
     def request(self, job_type: JobType, argument: Any = None, label: str | None = None, *,
                 queue: bool = False, idempotency_key: str | None = None,

@@ -96,12 +96,13 @@ async def test_metrics_need_a_token_off_loopback(harness: Harness) -> None:
 
 
 def test_verified_tokens_are_remembered_until_they_expire() -> None:
-    from colony_actor.service.tokens import TokenAuthority
+    from colony_actor.service.tokens import LoginThrottle, TokenAuthority
 
-    authority = TokenAuthority(SECRET, PASSWORD, ttl_seconds=60)
+    throttle = LoginThrottle(5, 60)
+    authority = TokenAuthority(SECRET, PASSWORD, ttl_seconds=60, throttle=throttle)
     token = authority.issue()
     assert authority.verify(token) is not None
     assert authority.verify(token) is not None  # from the cache
-    stale = TokenAuthority(SECRET, PASSWORD, ttl_seconds=1).issue(now=0)
+    stale = TokenAuthority(SECRET, PASSWORD, ttl_seconds=1, throttle=throttle).issue(now=0)
     assert authority.verify(stale) is None
     assert authority.verify(token + "x") is None

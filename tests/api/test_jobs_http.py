@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import trio
 
@@ -128,10 +129,19 @@ async def test_search_forms_and_soft_errors(harness: Harness) -> None:
                                                             "graph"]
     bare = await start(harness, client, "/api/v1/jobs/search", json="beatles")
     assert (await wait_terminal(harness, client, bare["job_id"]))["status"] == "completed"
-    unknown = await start(harness, client, "/api/v1/jobs/search", json={"type": "nope"})
-    failed = await wait_terminal(harness, client, unknown["job_id"])
-    assert failed["status"] == "failed" and failed["error"]
+    unknown = await client.post("/api/v1/jobs/search", json={"type": "nope"},
+                                headers=harness.headers)
+    assert unknown.status_code == 400
     legacy = await client.get("/api/v1/search?type=nope", headers=harness.headers)
+    assert legacy.status_code == 400
+    assert (await legacy.get_json())["message"] == (await unknown.get_json())["message"]
+    # What only the SPARQL parser can tell fails the job, and the legacy route says the same.
+    broken = await start(harness, client, "/api/v1/jobs/search", json={
+        "type": "advanced", "sparql": "SELECT ?x WHERE { ?x"})
+    failed = await wait_terminal(harness, client, broken["job_id"])
+    assert failed["status"] == "failed" and failed["error"]
+    legacy = await client.get("/api/v1/search?type=advanced&sparql="
+                              + quote("SELECT ?x WHERE { ?x"), headers=harness.headers)
     assert legacy.status_code == 400
     assert (await legacy.get_json())["message"] == failed["error"]
     text = await client.get("/api/v1/search?q=abbey&limit=3", headers=harness.headers)

@@ -79,3 +79,28 @@ def test_bad_files(tmp_path: Path) -> None:
         config.load(broken, env={})
     with pytest.raises(config.ConfigError, match="Cannot read"):
         config.load(tmp_path / "missing.toml", env={})
+
+
+def test_allowed_hosts(tmp_path: Path) -> None:
+    assert config.load(env={}).server.allowed_hosts == ()
+    from_env = config.load(env={"COLONY_ACTOR_SERVER_ALLOWED_HOSTS": "colony.lan, NAS.local,"})
+    assert from_env.server.allowed_hosts == ("colony.lan", "nas.local")
+    file = tmp_path / "c.toml"
+    file.write_text('[server]\nallowed_hosts = ["colony.lan", "[fd00::1]", "192.168.1.2"]\n')
+    assert config.load(file, env={}).server.allowed_hosts == (
+        "colony.lan", "[fd00::1]", "192.168.1.2")
+    for bad in ("http://colony.lan", "colony.lan:3000", "a b", "fd00::1", "-x"):
+        with pytest.raises(config.ConfigError, match=r"server\.allowed_hosts"):
+            config.load(env={"COLONY_ACTOR_SERVER_ALLOWED_HOSTS": bad})
+    file.write_text("[server]\nallowed_hosts = [1]\n")
+    with pytest.raises(config.ConfigError, match="a list of strings"):
+        config.load(file, env={})
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"COLONY_ACTOR_AUTH_LOGIN_ATTEMPTS_BEFORE_DELAY": "0"}, "login_attempts_before_delay"),
+    ({"COLONY_ACTOR_AUTH_LOGIN_MAX_DELAY_SECONDS": "0.5"}, "login_max_delay_seconds"),
+])
+def test_login_throttle_settings_are_checked(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(config.ConfigError, match=fragment):
+        config.load(env=env)

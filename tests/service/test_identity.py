@@ -49,3 +49,54 @@ def test_the_data_directory_follows_its_setting() -> None:
     assert locations.data_dir(None, {locations.DATA_DIR_ENV: "~/x"}) == Path("~/x").expanduser()
     assert locations.data_dir("/flag", {locations.DATA_DIR_ENV: "/env"}) == Path("/flag")
     assert locations.data_dir(None, {}) == config.load(env={}).data_dir
+
+
+@pytest.mark.parametrize("source", ["flag", "environment", "data directory"])
+def test_a_short_password_is_refused_and_says_where_it_came_from(tmp_path: Path,
+                                                                 source: str) -> None:
+    short = "x" * (identity.MIN_PASSWORD_LENGTH - 1)
+    flagged = tmp_path / "flagged"
+    flagged.write_text(short + "\n")
+    locations.password_file(tmp_path).write_text(short + "\n")
+    flag, env, named = {
+        "flag": (flagged, {}, str(flagged)),
+        "environment": (None, {locations.PASSWORD_ENV: short}, locations.PASSWORD_ENV),
+        "data directory": (None, {}, str(locations.password_file(tmp_path))),
+    }[source]
+    with pytest.raises(identity.IdentityError,
+                       match=f"at least {identity.MIN_PASSWORD_LENGTH}") as caught:
+        identity.resolve_password(tmp_path, flag, env)
+    assert named in str(caught.value) and short not in str(caught.value)
+    long_enough = "y" * identity.MIN_PASSWORD_LENGTH
+    assert identity.resolve_password(tmp_path, None, {locations.PASSWORD_ENV: long_enough}
+                                     ) == long_enough
+
+
+def test_a_generated_password_is_longer_than_the_minimum(tmp_path: Path) -> None:
+    assert len(identity.resolve_password(tmp_path, None, {})) > 2 * identity.MIN_PASSWORD_LENGTH
+
+
+def test_an_existing_data_directory_is_made_private(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "store").mkdir(parents=True)
+    (data / "network" / "pods").mkdir(parents=True)
+    outside = tmp_path / "outside"
+    outside.write_text("not ours")
+    for path, mode in ((data, 0o755), (data / "store", 0o775), (data / "network", 0o755),
+                       (data / "network" / "pods", 0o755)):
+        path.chmod(mode)
+    for path in (data / "jobs.sqlite3", data / "store" / "000001.sst",
+                 data / "network" / "pods" / "record"):
+        path.write_text("x")
+        path.chmod(0o644)
+    outside.chmod(0o644)
+    (data / "link").symlink_to(outside)
+    identity.make_private(data, data / "network")
+    mode = {path: stat.S_IMODE(path.stat().st_mode) for path in (
+        data, data / "store", data / "jobs.sqlite3", data / "store" / "000001.sst",
+        data / "network", data / "network" / "pods" / "record", outside)}
+    assert mode[data] == mode[data / "store"] == 0o700
+    assert mode[data / "jobs.sqlite3"] == mode[data / "store" / "000001.sst"] == 0o600
+    # The network directory is shared with other daemons; a link is never followed.
+    assert mode[data / "network"] == 0o755 and mode[data / "network" / "pods" / "record"] == 0o644
+    assert mode[outside] == 0o644

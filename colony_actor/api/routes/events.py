@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from colony_actor.api import params
 from colony_actor.api.encoding import Bodies, joined
 from colony_actor.api.routes.jobs import JOBS, found
 from colony_actor.jobs.lifecycle import Job
@@ -36,7 +37,8 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     async def job_events(job_id: str) -> Response:
         found(runner, job_id)
         last = request.headers.get("Last-Event-ID", "").strip()
-        since = int(last) if last.isdigit() else 0
+        # Not a version we gave (not 1 to 9 ASCII digits): the stream starts from the top.
+        since = params.natural(last) or 0
 
         async def stream() -> AsyncIterator[bytes]:
             async for job in runner.watch(job_id, since, keepalive=KEEPALIVE_SECONDS,

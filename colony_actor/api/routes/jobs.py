@@ -14,7 +14,7 @@ from quart_trio import QuartTrio
 
 from colony_actor.api import params
 from colony_actor.api.encoding import Bodies
-from colony_actor.api.errors import ApiError, invalid
+from colony_actor.api.errors import JOB_NOT_COMPLETED, ApiError, invalid
 from colony_actor.api.routes import API, rule
 from colony_actor.jobs.errors import JobNotFound
 from colony_actor.jobs.lifecycle import Job, JobStatus
@@ -72,6 +72,7 @@ def _starter(services: Services, job_type: JobType) -> Callable[..., Awaitable[R
     async def start(**path: str) -> Response:
         argument, label = await params.job_argument(
             job_type, path, services.settings.search.default_limit)
+        await services.operations.check(job_type, argument)
         return await start_job(services, functools.partial(
             services.operations.request, job_type, argument, label))
 
@@ -117,8 +118,9 @@ def register(app: QuartTrio, services: Services, bodies: Bodies) -> None:
     async def get_result(job_id: str) -> Response:
         job = found(runner, job_id)
         if not job.terminal:
-            raise ApiError("JOB_NOT_COMPLETED", 202, f"Job {job_id} is not yet completed",
-                           job_id=job_id, status=job.status.value)
+            raise ApiError(JOB_NOT_COMPLETED, f"Job {job_id} is not yet completed",
+                           headers={"Retry-After": "1"}, job_id=job_id,
+                           status=job.status.value)
         completed = job.status is JobStatus.COMPLETED
         result: Any = await bodies.result(job) if completed else None
         return await bodies.response({"job_id": job.id, "status": job.status.value,

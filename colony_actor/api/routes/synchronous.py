@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from quart import Response
 from quart_trio import QuartTrio
 
-from colony_actor.api import params
+from colony_actor.api import errors, params
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError
 from colony_actor.api.routes import API, rule
@@ -22,19 +22,19 @@ from colony_actor.service.catalogue import JobType
 from colony_actor.service.services import Services
 
 # How a failed job's kind shows on a synchronous route.
-_FAILURES = {FailureKind.INVALID_REQUEST: ("INVALID_REQUEST", 400),
-             FailureKind.POD_NOT_FOUND: ("POD_NOT_FOUND", 404),
-             FailureKind.TIMEOUT: ("TIMEOUT", 504),
-             FailureKind.INTERRUPTED: ("SHUTTING_DOWN", 503)}
+_FAILURES = {FailureKind.INVALID_REQUEST: errors.INVALID_REQUEST,
+             FailureKind.POD_NOT_FOUND: errors.POD_NOT_FOUND,
+             FailureKind.TIMEOUT: errors.TIMEOUT,
+             FailureKind.INTERRUPTED: errors.SHUTTING_DOWN}
 
 
 async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) -> Response:
     job = await services.runner.run_to_completion(job_request)
     if job.status is JobStatus.COMPLETED:
         return await bodies.response(await bodies.result(job))
-    code, status = _FAILURES.get(job.error_kind or FailureKind.OPERATION_FAILED,
-                                  ("OPERATION_FAILED", 502))
-    raise ApiError(code, status, job.error or "The operation failed", job_id=job.id)
+    code = _FAILURES.get(job.error_kind or FailureKind.OPERATION_FAILED,
+                         errors.OPERATION_FAILED)
+    raise ApiError(code, job.error or "The operation failed", job_id=job.id)
 
 
 def _runner(services: Services, bodies: Bodies, job_type: JobType
@@ -42,6 +42,7 @@ def _runner(services: Services, bodies: Bodies, job_type: JobType
     async def run(**path: str) -> Response:
         argument, label = await params.job_argument(
             job_type, path, services.settings.search.default_limit, synchronous=True)
+        await services.operations.check(job_type, argument)
         return await run_sync(services, bodies,
                               services.operations.request(job_type, argument, label))
 

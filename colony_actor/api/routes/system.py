@@ -3,24 +3,33 @@ They read the services; none of them starts or changes a job."""
 
 from __future__ import annotations
 
-from quart import Response, jsonify
+import math
+
+from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
 from colony_actor import __version__
 from colony_actor.api import params
-from colony_actor.api.errors import ApiError
+from colony_actor.api.errors import TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError
 from colony_actor.api.openapi import document as openapi_document
 from colony_actor.runtime import timestamps
 from colony_actor.service.services import Services
+from colony_actor.service.tokens import LoginThrottled, WrongPassword
 
 
 def register(app: QuartTrio, services: Services) -> None:
     @app.post("/auth/token")
     async def issue_token() -> Response:
         body = await params.json_object("password")
-        if not services.auth.password_matches(body["password"]):
-            raise ApiError("UNAUTHORIZED", 401, "Wrong password")
-        return jsonify({"token": services.auth.issue(), "expires_in": services.auth.ttl_seconds,
+        try:
+            token = services.auth.login(body["password"], request.remote_addr or "")
+        except LoginThrottled as exc:
+            raise ApiError(TOO_MANY_REQUESTS, str(exc),
+                           headers={"Retry-After": str(math.ceil(exc.retry_after))},
+                           retry_after=math.ceil(exc.retry_after)) from None
+        except WrongPassword:
+            raise ApiError(UNAUTHORIZED, "Wrong password") from None
+        return jsonify({"token": token, "expires_in": services.auth.ttl_seconds,
                         "token_type": "Bearer"})
 
     @app.get("/health")
