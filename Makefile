@@ -9,6 +9,11 @@ UV := $(BIN)/uv
 # To move it: change it here, then `make lock`.
 UV_VERSION := 0.13.9
 LOWEST := .venv-lowest
+# `make install`: the program in $(PREFIX)/lib/colony-actor, linked from $(PREFIX)/bin; the
+# systemd user unit in $(UNIT_DIR).
+PREFIX ?= $(HOME)/.local
+UNIT_DIR ?= $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/systemd/user
+APP := $(PREFIX)/lib/colony-actor
 
 # uv works on the interpreter PYTHON names, never on one it downloads.
 export UV_PYTHON_DOWNLOADS := never
@@ -17,7 +22,8 @@ SYNC := $(UV) sync --quiet --locked --python $(BIN)/python
 STALE := { echo "uv.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1; }
 CHECK_SOURCES := colony_actor tests bench
 
-.PHONY: serve test lint lock lock-upgrade test-lowest deps-serve deps-test clean
+.PHONY: serve test lint lock lock-upgrade test-lowest deps-serve deps-test install uninstall \
+	clean
 
 # .venv remembers the PYTHON it was made with; another PYTHON makes it anew.
 ifneq ($(shell cat $(VENV)/.python 2>/dev/null),$(PYTHON))
@@ -86,6 +92,20 @@ test-lowest: $(UV)
 	$(UV) pip install --quiet --no-deps --python $(LOWEST)/bin/python -e .
 	@echo "lowest versions: $(LOWEST)/requirements.txt"
 	$(call checks,$(LOWEST)/bin)
+
+# The program for everyday use and for the systemd user unit: a copy (not a link to this
+# work tree) with the serving dependencies of uv.lock. Run again after pulling to update.
+install: $(UV)
+	@UV_PROJECT_ENVIRONMENT=$(APP) $(UV) sync --quiet --locked --no-editable \
+		--python $(BIN)/python || $(STALE)
+	mkdir -p $(PREFIX)/bin $(UNIT_DIR)
+	ln -sfn $(APP)/bin/colony-actor $(PREFIX)/bin/colony-actor
+	sed 's|%h/.local/bin/colony-actor|$(PREFIX)/bin/colony-actor|' config/colony-actor.service \
+		> $(UNIT_DIR)/colony-actor.service
+	@echo "installed $(PREFIX)/bin/colony-actor and $(UNIT_DIR)/colony-actor.service"
+
+uninstall:
+	rm -rf $(APP) $(PREFIX)/bin/colony-actor $(UNIT_DIR)/colony-actor.service
 
 clean:
 	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
