@@ -31,7 +31,7 @@ ifneq ($(shell cat $(VENV)/.python 2>/dev/null),$(PYTHON))
 endif
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
-	rm -rf $(VENV)
+	@rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	@echo '$(PYTHON)' > $(VENV)/.python
 
