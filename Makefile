@@ -19,7 +19,10 @@ APP := $(PREFIX)/lib/colony-actor
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 SYNC := $(UV) sync --quiet --locked --python $(BIN)/python
-STALE := { echo "uv.lock does not match pyproject.toml: run 'make lock'" >&2; exit 1; }
+# uv exits 1 when the lock no longer matches pyproject.toml, 2 on any other error.
+LOCK_CHECK := $(UV) lock --check --quiet --python $(BIN)/python; status=$$?; \
+	[ $$status != 1 ] || echo "uv.lock does not match pyproject.toml: run 'make lock'" >&2; \
+	[ $$status = 0 ]
 CHECK_SOURCES := colony_actor tests bench
 
 .PHONY: serve test lint lock lock-upgrade test-lowest deps-serve deps-test install uninstall \
@@ -30,7 +33,7 @@ ifneq ($(shell cat $(VENV)/.python 2>/dev/null),$(PYTHON))
 .PHONY: $(BIN)/python
 endif
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
+	@$(PYTHON) -c '' >/dev/null 2>&1 || { echo "cannot run $(PYTHON) (set PYTHON=...)" >&2; exit 1; }
 	@rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	@echo '$(PYTHON)' > $(VENV)/.python
@@ -43,12 +46,14 @@ $(UV): $(BIN)/python requirements-uv.txt
 # Serving needs the dependencies alone; --inexact leaves the test tools of an earlier
 # `make test` in place.
 deps-serve: $(UV)
-	@$(SYNC) --inexact || $(STALE)
+	@$(LOCK_CHECK)
+	@$(SYNC) --inexact
 
 # The test extra on top, exactly: a package that the lock does not name is removed, so the
 # suite cannot lean on something undeclared.
 deps-test: $(UV)
-	@$(SYNC) --extra test || $(STALE)
+	@$(LOCK_CHECK)
+	@$(SYNC) --extra test
 
 serve: deps-serve
 	$(BIN)/colony-actor serve $(ARGS)
@@ -96,8 +101,9 @@ test-lowest: $(UV)
 # The program for everyday use and for the systemd user unit: a copy (not a link to this
 # work tree) with the serving dependencies of uv.lock. Run again after pulling to update.
 install: $(UV)
-	@UV_PROJECT_ENVIRONMENT=$(APP) $(UV) sync --quiet --locked --no-editable \
-		--python $(BIN)/python || $(STALE)
+	@$(LOCK_CHECK)
+	UV_PROJECT_ENVIRONMENT=$(APP) $(UV) sync --quiet --locked --no-editable \
+		--python $(BIN)/python
 	mkdir -p $(PREFIX)/bin $(UNIT_DIR)
 	ln -sfn $(APP)/bin/colony-actor $(PREFIX)/bin/colony-actor
 	sed 's|%h/.local/bin/colony-actor|$(PREFIX)/bin/colony-actor|' config/colony-actor.service \
