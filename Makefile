@@ -44,7 +44,8 @@ $(UV): $(BIN)/python requirements-uv.txt
 	@touch $(UV)
 
 # Serving needs the dependencies alone; --inexact leaves the test tools of an earlier
-# `make test` in place.
+# `make test` in place. A target that needs another extra syncs the same way with
+# `--extra NAME` added.
 deps-serve: $(UV)
 	@$(LOCK_CHECK)
 	@$(SYNC) --inexact
