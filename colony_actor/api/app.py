@@ -57,6 +57,8 @@ def create_app(services: Services) -> QuartTrio:
             response.headers["WWW-Authenticate"] = 'Bearer realm="colony-actor"'
         if api_error.code == "JOB_NOT_COMPLETED":
             response.headers["Retry-After"] = "1"
+        if api_error.retry_after is not None:
+            response.headers["Retry-After"] = str(api_error.retry_after)
         return response
 
     bodies = Bodies(services.runner, app.json.dumps)  # type: ignore[attr-defined]

@@ -11,7 +11,13 @@ from typing import Any
 from quart import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound
+from colony_actor.colony.errors import (
+    ColonyError,
+    InvalidInput,
+    PodNotFound,
+    StorageFull,
+    StorageUnavailable,
+)
 from colony_actor.jobs.errors import (
     IdempotencyKeyReused,
     JobConflict,
@@ -24,13 +30,16 @@ from colony_actor.runtime import timestamps
 
 
 class ApiError(Exception):
-    """An error answer: code, HTTP status, sentence, and extra members."""
+    """An error answer: code, HTTP status, sentence, and extra members; `retry_after`
+    (seconds) becomes a Retry-After header."""
 
-    def __init__(self, code: str, http_status: int, message: str, **extra: Any) -> None:
+    def __init__(self, code: str, http_status: int, message: str, *,
+                 retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(message)
         self.code = code
         self.status = http_status
         self.message = message
+        self.retry_after = retry_after
         self.extra = extra
 
 
@@ -63,12 +72,17 @@ def from_exception(exc: BaseException) -> ApiError | None:
         return exc
     if isinstance(exc, RunnerError):
         code, status = _RUNNER_ERRORS.get(type(exc), ("INTERNAL_ERROR", 500))
-        extra = {"job_id": exc.job_id} if isinstance(exc, JobNotFound | JobNotCancellable) else {}
+        extra: dict[str, Any] = ({"job_id": exc.job_id}
+                                 if isinstance(exc, JobNotFound | JobNotCancellable) else {})
         return ApiError(code, status, str(exc), **extra)
     if isinstance(exc, InvalidInput):
         return invalid(str(exc))
     if isinstance(exc, PodNotFound):
         return ApiError("POD_NOT_FOUND", 404, str(exc))
+    if isinstance(exc, StorageFull):
+        return ApiError("INSUFFICIENT_STORAGE", 507, str(exc))
+    if isinstance(exc, StorageUnavailable):
+        return ApiError("STORAGE_UNAVAILABLE", 503, str(exc), retry_after=exc.retry_after)
     if isinstance(exc, ColonyError):
         return ApiError("OPERATION_FAILED", 502, str(exc))
     if isinstance(exc, HTTPException) and exc.code is not None:

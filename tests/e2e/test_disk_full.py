@@ -130,8 +130,8 @@ def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
             health = client.get("/health")
             assert health.status_code == 200
             assert health.json()["status"] == "degraded"
-            assert "store_out_of_space" in health.json()["reasons"]
-            assert gauge(client.get("/metrics").text, "store_out_of_space") == 1
+            assert "out_of_space" in health.json()["reasons"]
+            assert gauge(client.get("/metrics").text, "out_of_space") == 1
 
             # Space freed: the very next edit is written, with no restart.
             filler.unlink()
@@ -144,7 +144,7 @@ def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
                 acknowledged.append(n)
             assert client.post("/api/v1/pods", json={"name": "later"}).status_code == 201
             assert wait_healthy(client)["status"] == "healthy"
-            assert gauge(client.get("/metrics").text, "store_out_of_space") == 0
+            assert gauge(client.get("/metrics").text, "out_of_space") == 0
 
             # Again, and this time nothing writes: the daemon's own probe heals the store.
             filler, n = fault(client, pod, small_disk, n + 1, acknowledged)
