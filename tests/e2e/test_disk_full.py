@@ -7,17 +7,13 @@ reopening the store), and every edit acknowledged before the fault survives a re
 graceful stop while the disk is full exits 0.
 
 Mounting needs root (CI runs as root on this kind of machine); elsewhere the test is
-skipped, with the reason.
+skipped, with the reason (tests/disks.py).
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.disks import fill, small_disk
 from tests.e2e.daemon import Daemon
 
 SIZE = "20m"
@@ -35,39 +32,9 @@ DOC = {"@context": {"schema": "http://schema.org/"}, "@type": "schema:MusicRecor
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 20 MB tmpfs mounted for the test, unmounted after it."""
-    if not sys.platform.startswith("linux") or os.geteuid() != 0:
-        pytest.skip("mounting a small filesystem needs Linux and root")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs",
-                           str(mount)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
-    try:
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path / "disk", SIZE) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    """Fill the filesystem of `directory` to its last byte; the filler file."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        block = b"\0" * 65536
-        while True:
-            try:
-                os.write(fd, block)
-            except OSError as exc:
-                assert exc.errno == errno.ENOSPC
-                if len(block) == 1:
-                    break
-                block = block[:len(block) // 2]
-    finally:
-        os.close(fd)
-    return filler
 
 
 def edit(client: httpx.Client, pod: str, n: int) -> httpx.Response:
@@ -110,9 +77,8 @@ def wait_healthy(client: httpx.Client, timeout: float = 10) -> dict[str, object]
         time.sleep(0.1)
 
 
-def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
-                                                           tmp_path: Path) -> None:
-    daemon = Daemon(small_disk, tmp_path / "network").start()
+def test_a_full_disk_answers_507_and_heals_without_restart(disk: Path, tmp_path: Path) -> None:
+    daemon = Daemon(disk, tmp_path / "network").start()
     acknowledged: list[int] = []
     try:
         with daemon.client() as client:
@@ -122,7 +88,7 @@ def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
                 acknowledged.append(n)
 
             # Full: every edit and pod creation is refused with 507, nothing half-written.
-            filler, n = fault(client, pod, small_disk, 10, acknowledged)
+            filler, n = fault(client, pod, disk, 10, acknowledged)
             again = edit(client, pod, n)
             assert again.status_code == 507 and again.json()["error"] == "INSUFFICIENT_STORAGE"
             created = client.post("/api/v1/pods", json={"name": "refused"})
@@ -147,7 +113,7 @@ def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
             assert gauge(client.get("/metrics").text, "out_of_space") == 0
 
             # Again, and this time nothing writes: the daemon's own probe heals the store.
-            filler, n = fault(client, pod, small_disk, n + 1, acknowledged)
+            filler, n = fault(client, pod, disk, n + 1, acknowledged)
             assert client.get("/health").json()["status"] == "degraded"
             filler.unlink()
             assert wait_healthy(client)["status"] == "healthy", "the probe did not heal"
@@ -155,7 +121,7 @@ def test_a_full_disk_answers_507_and_heals_without_restart(small_disk: Path,
             acknowledged.append(n)
 
             # A graceful stop while the disk is full exits 0.
-            filler, n = fault(client, pod, small_disk, n + 1, acknowledged)
+            filler, n = fault(client, pod, disk, n + 1, acknowledged)
         daemon.signal(signal.SIGTERM)
         assert daemon.wait(timeout=20) == 0, daemon.log()[-3000:]
         events = [e.get("event") for e in daemon.events()]

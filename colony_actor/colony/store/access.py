@@ -109,6 +109,8 @@ class StoreAccess:
         self._delay = RETRY_FIRST_SECONDS
         self._reopens = 0
         self._failed_reopens = 0
+        # The last attempt to reopen the store failed: writes are refused until the next.
+        self._unhealed = False
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker thread: a read, which needs no lock. StorageError if
@@ -164,8 +166,16 @@ class StoreAccess:
     async def _heal(self) -> None:
         """(The write lock held.) Reopen a store with a fault, or have a follower that was
         set aside catch up, if an attempt is due. StorageError, the fault left in place,
-        if the store could not be reopened: the write that asked is not tried."""
-        if not self.faulty or trio.current_time() < self._next_try:
+        if the store could not be reopened (or the last attempt failed and the next is not
+        due): the write that asked is not tried."""
+        if not self.faulty:
+            return
+        if trio.current_time() < self._next_try:
+            fault = self.graph.fault
+            if self._unhealed and fault is not None:
+                # The store is known to be broken: its own error now (a full disk's, say)
+                # would misstate why.
+                raise fault.error()
             return
         fault = self.graph.fault
         if not await threads.run_sync(self._has_room, fault, limiter=self.limiter):
@@ -180,8 +190,10 @@ class StoreAccess:
                 await threads.run_sync(self.graph.reopen, limiter=self.limiter)
             except StorageError:
                 self._failed_reopens += 1
+                self._unhealed = True
                 raise
         self._reopens += 1
+        self._unhealed = False
 
     def _has_room(self, fault: Fault | None) -> bool:
         """Whether a store out of space (or a follower to rebuild) has room again."""

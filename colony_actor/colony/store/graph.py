@@ -174,32 +174,40 @@ class GraphStore(StoreReads):
         get a read-only handle meanwhile, never a closed store. StorageError if it cannot
         be done now: the store keeps serving reads (read-only if it could not be opened
         again) and the fault stays."""
+        # Raised from here, whose frame holds no store: an error's traceback keeps the
+        # frames it went through, and a handle kept so would hold the directory's lock.
+        error = self._reopen()
+        if error is not None:
+            raise error
+        self.resume_follower()
+
+    def _reopen(self) -> StorageError | None:
         started = time.monotonic()
+        deadline = started + RELEASE_WAIT_SECONDS
         try:
             standin = Store.read_only(str(self.path))
         except OSError as exc:
-            raise self.failed(exc) from None
+            return self.failed(exc)
         old, self.store = self.store, standin
-        if not _released(old, started + RELEASE_WAIT_SECONDS):
+        if not _released(old, deadline):
             self.store = old
-            raise self.failed(OSError("the store is still in use by a reader"))
+            return self.failed(OSError("the store is still in use by a reader"))
         if self._writable:
             # The write-ahead log keeps what the memory table held if this fails.
             with contextlib.suppress(OSError):
                 old.flush()
         del old
         try:
-            fresh = _open(self.path, started + RELEASE_WAIT_SECONDS)
+            fresh = _open(self.path, deadline)
         except OSError as exc:
             self._writable = False  # the stand-in serves reads until the next reopen
             log.error("store_reopen_failed", path=str(self.path), error=str(exc))
-            raise self.failed(exc) from None
+            return self.failed(exc)
         self.store, self._writable = fresh, True
-        del standin
         log.info("store_reopened", path=str(self.path),
                  seconds=round(time.monotonic() - started, 3))
         self._healthy()
-        self.resume_follower()
+        return None
 
     def resume_follower(self) -> None:
         """Have a follower that was set aside catch up with the store (the full-text
