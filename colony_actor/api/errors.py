@@ -15,7 +15,13 @@ from typing import Any, Final
 from quart import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from colony_actor.colony.errors import ColonyError, InvalidInput, PodNotFound
+from colony_actor.colony.errors import (
+    ColonyError,
+    InvalidInput,
+    PodNotFound,
+    StorageFull,
+    StorageUnavailable,
+)
 from colony_actor.jobs.errors import (
     IdempotencyKeyReused,
     JobConflict,
@@ -147,6 +153,11 @@ def from_exception(exc: BaseException) -> ApiError | None:
         return invalid(str(exc))
     if isinstance(exc, PodNotFound):
         return ApiError(POD_NOT_FOUND, str(exc))
+    if isinstance(exc, StorageFull):
+        return ApiError(INSUFFICIENT_STORAGE, str(exc))
+    if isinstance(exc, StorageUnavailable):
+        retry = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+        return ApiError(STORAGE_UNAVAILABLE, str(exc), headers=retry)
     if isinstance(exc, ColonyError):
         return ApiError(OPERATION_FAILED, str(exc))
     if isinstance(exc, HTTPException) and exc.code is not None:

@@ -26,6 +26,24 @@ class WrongPassword(ColonyError):
     """The key store could not be decrypted with the given password."""
 
 
+class StorageError(ColonyError):
+    """The data directory's storage failed; nothing was written (each store write is one
+    transaction)."""
+
+
+class StorageFull(StorageError):
+    """The filesystem of the data directory is out of space: a 507."""
+
+
+class StorageUnavailable(StorageError):
+    """Storage failing for another reason (an I/O error, no descriptor, a store being
+    reopened): a 503. `retry_after`: seconds after which a retry may succeed."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class NetworkError(ColonyError):
     """A network read or write failed (unreachable, rejected, corrupt record)."""
 

@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+import trio
+
 from colony_actor.colony import chunks, pods
 from colony_actor.colony.errors import InvalidInput
 from colony_actor.colony.fulltext.index import FullTextIndex, open_beside
@@ -28,7 +30,7 @@ from colony_actor.colony.search.forms import parse_query
 from colony_actor.colony.search.run import subject_data
 from colony_actor.colony.search.searcher import Searcher
 from colony_actor.colony.store import writes
-from colony_actor.colony.store.access import StoreAccess
+from colony_actor.colony.store.access import StorageStatistics, StoreAccess
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import serialize_lines
 from colony_actor.colony.sync.configpod import ConfigPod
@@ -108,6 +110,15 @@ class Colony:
         diagnostics."""
         return self._index
 
+    def storage(self) -> StorageStatistics:
+        """The store's health: its fault if it has one, the reopens that healed it."""
+        return self._access.statistics()
+
+    async def watch_storage(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                            ) -> None:
+        """Heal the store by itself while a storage fault lasts; runs until cancelled."""
+        await self._access.watch(task_status=task_status)
+
     async def aclose(self) -> None:
         await self._access.aclose()
 
@@ -142,7 +153,10 @@ class Colony:
         so a pod edit stays quick.
         """
         while True:
-            index = await threads.run_sync(self._keys.allocate)
+            try:
+                index = await threads.run_sync(self._keys.allocate)
+            except OSError as exc:  # the key store, beside the store, could not be saved
+                raise self._graph.failed(exc) from None
             if not await self._records.claimed(self._keys.address(index), self._claim_timeout):
                 return index
 
@@ -217,7 +231,8 @@ class Colony:
 
     async def get_subject_data(self, subject: str) -> dict[str, Any]:
         node = normalize_subject(subject)
-        return await self._access.read(subject_data, self._graph.store, node)
+        # The store is looked up in the thread: a reopen may replace it meanwhile.
+        return await self._access.read(lambda: subject_data(self._graph.store, node))
 
     # -- the long operations -----------------------------------------------------------
 

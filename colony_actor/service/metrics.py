@@ -1,6 +1,6 @@
-"""Prometheus metrics of one daemon: HTTP requests, connections and jobs, and the process's
-descriptors, in a registry of its own (no process-wide globals, so tests can build several
-daemons). It must never block."""
+"""Prometheus metrics of one daemon: HTTP requests, connections and jobs, the process's
+descriptors, and its health (a gauge per reason to be degraded), in a registry of its own
+(no process-wide globals, so tests can build several daemons). It must never block."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from prometheus_client import (
 )
 
 from colony_actor.jobs.lifecycle import Job
+from colony_actor.service import health
 
 
 class Metrics:
@@ -43,6 +44,14 @@ class Metrics:
                                ["kind"], registry=self.registry)
         for kind in ("connection", "stream"):
             self.refused.labels(kind)  # shown at 0 before the first refusal
+        self.degraded = Gauge("colony_degraded",
+                              "1 while the daemon is degraded for this reason (see /health)",
+                              ["reason"], registry=self.registry)
+        for reason in health.REASONS:
+            self.degraded.labels(reason)  # shown at 0 while it does not hold
+        self.store_reopens = Gauge("colony_store_reopens",
+                                   "Times the store was reopened to heal a storage fault",
+                                   registry=self.registry)
         # process_open_fds and process_max_fds: how far the daemon is from its limit.
         ProcessCollector(registry=self.registry)
 
@@ -53,6 +62,11 @@ class Metrics:
     def observe_job(self, job: Job) -> None:
         if job.terminal:
             self.jobs.labels(job.job_type, job.status.value).inc()
+
+    def observe_health(self, state: health.Health, store_reopens: int) -> None:
+        for reason in health.REASONS:
+            self.degraded.labels(reason).set(1 if reason in state.reasons else 0)
+        self.store_reopens.set(store_reopens)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -84,13 +84,15 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
 
 async def start(services: Services, nursery: trio.Nursery) -> None:
     """Start the journal's writer, then the runner with the jobs the journal kept, then
-    the runner's housekeeping, all in `nursery`. Returns once the runner takes messages.
-    If the runner ever stops without `runner.close()`, its task raises RunnerDied."""
+    the runner's housekeeping and the store's probe (which heals a storage fault by
+    itself), all in `nursery`. Returns once the runner takes messages. If the runner ever
+    stops without `runner.close()`, its task raises RunnerDied."""
     await nursery.start(services.journal.run)
     await nursery.start(_supervise_runner, services.runner)
     await services.runner.restore(await services.journal.load(
         result_bytes_in_memory=services.settings.jobs.result_bytes_in_memory))
     nursery.start_soon(services.runner.housekeeping)
+    await nursery.start(services.colony.watch_storage)
 
 
 async def _supervise_runner(runner: JobRunner, *,

@@ -1,5 +1,6 @@
 """The routes around the API: /auth/token, /health, /metrics and /openapi.json (API.md §6).
-They read the services; none of them starts or changes a job."""
+They read the services; none of them starts or changes a job. /health answers 200 while
+degraded (service/health.py): the daemon still serves, and says what fails."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from colony_actor.api import params
 from colony_actor.api.errors import TOO_MANY_REQUESTS, UNAUTHORIZED, ApiError
 from colony_actor.api.openapi import document as openapi_document
 from colony_actor.runtime import timestamps
+from colony_actor.service import health as condition
 from colony_actor.service.services import Services
 from colony_actor.service.tokens import LoginThrottled, WrongPassword
 
@@ -34,13 +36,19 @@ def register(app: QuartTrio, services: Services) -> None:
 
     @app.get("/health")
     async def health() -> Response:
-        return jsonify({"status": "healthy", "timestamp": timestamps.now_wire(),
-                        "version": __version__,
-                        "runner": "busy" if services.runner.busy else "idle"})
+        state = condition.assess(services.colony, services.journal)
+        body: dict[str, object] = {"status": state.status, "timestamp": timestamps.now_wire(),
+                                   "version": __version__,
+                                   "runner": "busy" if services.runner.busy else "idle"}
+        if state.reasons:
+            body.update(reasons=list(state.reasons), messages=list(state.messages))
+        return jsonify(body)
 
     @app.get("/metrics")
     async def metrics() -> Response:
         services.metrics.retained.set(len(services.runner))
+        services.metrics.observe_health(condition.assess(services.colony, services.journal),
+                                        services.colony.storage().reopens)
         return Response(services.metrics.render(), mimetype="text/plain; version=0.0.4")
 
     @app.get("/openapi.json")

@@ -17,7 +17,8 @@ graphs whose token differs (a crash between the two) are reindexed, graphs gone 
 store are dropped, and a missing, outdated or unreadable index file is rebuilt from the
 store. Candidates carry the index's version (even while no write is in progress), so a
 search that overlapped a write knows to ask again; an index that cannot follow a write is
-no longer used (searches scan) and is rebuilt at the next open.
+no longer used (searches scan) and is rebuilt at the next open, or once the store's owner
+finds the storage in working order again (`reopened`).
 
 Everything here is blocking: it must only ever run in worker threads, never on the event
 loop. It must never run a search query nor be the source of a search result's rows, never
@@ -188,6 +189,32 @@ class FullTextIndex:
     @property
     def usable(self) -> bool:
         return self._usable
+
+    def reopened(self, store: Store) -> None:
+        """The store is in working order again (reopened after a storage fault): an index
+        set aside is rebuilt from it, in place, and used again. Call as a write is made:
+        with the store's write lock held. Raises what kept the rebuild from finishing
+        (the index then stays set aside, searches scan)."""
+        if self._usable:
+            return
+        with self._changed:
+            self._version += 1
+        try:
+            db = schema.rebuild(self.path, store)
+            with self._db_lock:
+                old, self._upkeep = self._upkeep, Upkeep(db)
+                old.db.close()
+            # Pooled readers still see the file the rebuild replaced.
+            readers, self._readers = self._readers, Readers(self.path)
+            readers.close()
+            self._edits.clear()
+            self._depth_cache = None
+            self._usable = True
+            log.warning("fulltext_resumed", path=str(self.path))
+        finally:
+            with self._changed:
+                self._version += 1
+                self._changed.notify_all()
 
     def statistics(self) -> IndexStatistics:
         with self._changed:
