@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from colony_actor import locations
+from colony_actor.colony.network import faults
 from colony_actor.service import catalogue
 
 
@@ -53,6 +54,13 @@ class NetworkSettings:
     concurrency: int = 16
     scratchpad_limit: int = 4 * 1024 * 1024
     claim_timeout_seconds: float = 2.0
+    # Injected failures (demos, tests, benchmarks): each call of the named operations
+    # fails with this probability; the draws are seeded, so a run can be repeated.
+    failure_rate: float = 0.0
+    # Comma-separated: get_pointer, put_pointer, get_scratchpad, put_scratchpad; empty
+    # means all four.
+    fail_operations: str = ""
+    failure_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -241,6 +249,7 @@ def _validate(settings: Settings) -> None:
         (settings.network.scratchpad_limit >= 1024, "network.scratchpad_limit must be >= 1024"),
         (settings.network.claim_timeout_seconds > 0,
          "network.claim_timeout_seconds must be positive"),
+        (0 <= settings.network.failure_rate <= 1, "network.failure_rate must be 0..1"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),
@@ -257,3 +266,7 @@ def _validate(settings: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    try:
+        faults.parse_operations(settings.network.fail_operations)
+    except ValueError as exc:
+        raise ConfigError(f"network.fail_operations: {exc}") from None

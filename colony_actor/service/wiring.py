@@ -21,6 +21,7 @@ import trio
 
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
+from colony_actor.colony.network.faults import FaultInjector, parse_operations
 from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
@@ -45,6 +46,18 @@ def prepare_dirs(settings: Settings) -> None:
     settings.network_dir.mkdir(parents=True, exist_ok=True)
 
 
+def network_faults(settings: Settings) -> FaultInjector | None:
+    """The failures `network.failure_rate` asks to inject; None when it is 0."""
+    net = settings.network
+    if net.failure_rate <= 0:
+        return None
+    injector = FaultInjector(net.failure_rate, parse_operations(net.fail_operations),
+                             seed=net.failure_seed)
+    log.warning("network_faults_injected", failure_rate=net.failure_rate,
+                operations=sorted(injector.operations), seed=net.failure_seed)
+    return injector
+
+
 def runner_settings(settings: Settings) -> RunnerSettings:
     jobs = settings.jobs
     return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
@@ -58,7 +71,8 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
-    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms)
+    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms,
+                           faults=network_faults(settings))
     colony = await Colony.open(settings.data_dir, network, keys,
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
