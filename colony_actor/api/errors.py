@@ -17,6 +17,7 @@ from colony_actor.jobs.errors import (
     JobConflict,
     JobNotCancellable,
     JobNotFound,
+    NotRecorded,
     RunnerError,
     ShuttingDown,
 )
@@ -51,6 +52,7 @@ _RUNNER_ERRORS: dict[type[RunnerError], tuple[str, int]] = {
     JobNotCancellable: ("JOB_NOT_CANCELLABLE", 409),
     IdempotencyKeyReused: ("IDEMPOTENCY_KEY_REUSED", 422),
     ShuttingDown: ("SHUTTING_DOWN", 503),
+    NotRecorded: ("STORAGE_UNAVAILABLE", 503),
 }
 
 _HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "PAYLOAD_TOO_LARGE",

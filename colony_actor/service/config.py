@@ -76,6 +76,8 @@ class JobSettings:
     retention_seconds: float = 86400.0
     max_retained: int = 10000
     shutdown_grace_seconds: float = 10.0
+    # A start is answered once the job journal holds the job; past this, it is refused.
+    record_timeout_seconds: float = 10.0
     results_in_memory: int = 256
     result_bytes_in_memory: int = 1 << 20
     timeout_seconds: Mapping[str, float] = field(default_factory=lambda: {"search": 60.0})
@@ -258,6 +260,7 @@ def _validate(settings: Settings) -> None:
         (settings.jobs.result_bytes_in_memory >= 0,
          "jobs.result_bytes_in_memory must be >= 0"),
         (settings.jobs.shutdown_grace_seconds >= 0, "jobs.shutdown_grace_seconds must be >= 0"),
+        (settings.jobs.record_timeout_seconds > 0, "jobs.record_timeout_seconds must be positive"),
         (settings.search.timeout_seconds > 0, "search.timeout_seconds must be positive"),
         (1 <= settings.search.default_limit <= 1000, "search.default_limit must be 1..1000"),
         (settings.log.level in {"debug", "info", "warning", "error"},

@@ -63,7 +63,8 @@ def runner_settings(settings: Settings) -> RunnerSettings:
     return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
                           max_retained=jobs.max_retained, timeouts=dict(jobs.timeout_seconds),
                           results_in_memory=jobs.results_in_memory,
-                          result_bytes_in_memory=jobs.result_bytes_in_memory)
+                          result_bytes_in_memory=jobs.result_bytes_in_memory,
+                          record_timeout_seconds=jobs.record_timeout_seconds)
 
 
 @asynccontextmanager
@@ -84,7 +85,8 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
             metrics = Metrics()
             runner = JobRunner(runner_settings(settings),
                                listeners=[metrics.observe_job, journal.record],
-                               drop_listeners=[journal.drop], result_store=journal)
+                               drop_listeners=[journal.drop], result_store=journal,
+                               durable_starts=True)
             journal.on_stored = runner.result_stored
             yield Services(runner=runner, colony=colony, auth=auth, settings=settings,
                            metrics=metrics, journal=journal)
