@@ -132,6 +132,9 @@ def load(config_file: Path | None = None, env: Mapping[str, str] | None = None,
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"The configuration file {config_file} is not valid TOML: "
                               f"{exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"The configuration file {config_file} is not UTF-8 text "
+                              f"(at byte {exc.start}): save it as UTF-8") from None
         for section, table in document.items():
             if not isinstance(table, dict):
                 raise ConfigError(f"{section} in {config_file} must be a [section]")
