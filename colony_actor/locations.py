@@ -73,6 +73,10 @@ def read_password(path: Path) -> str:
         password = path.read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as exc:
         raise PasswordError(f"Cannot read the password file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        # Never `from exc`: the decode error holds the file's bytes, the password's own.
+        raise PasswordError(f"The password file {path} is not UTF-8 text: write the "
+                            f"password in it as UTF-8 text") from None
     if not password:
         raise PasswordError(f"The password file {path} is empty")
     return password

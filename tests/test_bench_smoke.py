@@ -49,6 +49,7 @@ def run_bench(name: str, workdir: Path, *extra: str, timeout: float = 120) -> li
     ("watch", (), "watch_cpu_sse_vs_poll_net"),
     ("memory", (), "rss_mb_per_10k_retained_jobs"),
     ("scale", (), "search3_p50_ms"),
+    ("soak", (), "soak_acknowledged_edits_lost"),
 ])
 def test_benchmark_runs_quick(workdir: Path, name: str, extra: tuple[str, ...],
                               expected: str) -> None:

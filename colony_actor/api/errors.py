@@ -27,6 +27,7 @@ from colony_actor.jobs.errors import (
     JobConflict,
     JobNotCancellable,
     JobNotFound,
+    NotRecorded,
     RunnerError,
     ShuttingDown,
 )
@@ -130,6 +131,7 @@ _RUNNER_ERRORS: dict[type[RunnerError], ErrorCode] = {
     JobNotCancellable: JOB_NOT_CANCELLABLE,
     IdempotencyKeyReused: IDEMPOTENCY_KEY_REUSED,
     ShuttingDown: SHUTTING_DOWN,
+    NotRecorded: STORAGE_UNAVAILABLE,
 }
 
 # Werkzeug's errors (routing, body size, content type), and the sentence each answers.

@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="file holding the daemon's password (first line)")
     serve.add_argument("--latency-ms", type=float,
                        help="simulated delay of every network read and write")
+    serve.add_argument("--new-identity", action="store_true",
+                       help="create a new key store even though the store holds pods of an "
+                            "identity whose key store is missing (also "
+                            "COLONY_ACTOR_NEW_IDENTITY=1)")
 
     def client_options(command: argparse.ArgumentParser) -> None:
         command.add_argument("--url", default=locations.DEFAULT_URL, help="daemon URL")
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "network.dir": str(args.network_dir) if args.network_dir else None,
         "network.latency_ms": args.latency_ms,
     }
-    return daemon.main(args.config, overrides, args.password_file)
+    return daemon.main(args.config, overrides, args.password_file, args.new_identity)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """The supervisor: one nursery that owns the job runner, the HTTP server, housekeeping
 and the signal watcher.
 
-Start-up raises the descriptor limit, opens the identity, the store and the network, then
-starts the runner before the server, so no request can reach a runner that is not there.
+Start-up raises the descriptor limit, takes the data directory's lock (one daemon per
+data directory), opens the identity, the store and the network, then starts the runner
+before the server, so no request can reach a runner that is not there. Whatever stops a
+start is raised as StartupError, with the sentence the operator reads.
 The connection caps are derived once everything but the server holds its descriptors.
 If the runner dies the nursery cancels the server and `serve` raises: never an HTTP
 server in front of a dead actor. SIGINT/SIGTERM start a graceful stop: new jobs answer
@@ -11,6 +13,7 @@ server in front of a dead actor. SIGINT/SIGTERM start a graceful stop: new jobs 
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
@@ -29,11 +32,13 @@ from colony_actor import __version__
 from colony_actor.api.app import asgi
 from colony_actor.api.capacity import Capacity, derive
 from colony_actor.daemon import descriptors, http_server
+from colony_actor.daemon.datalock import DataDirLock
 from colony_actor.jobs.runner import JobRunner
 from colony_actor.runtime import threads
-from colony_actor.service import identity, wiring
+from colony_actor.service import identity, inventory, wiring
 from colony_actor.service.config import Settings
 from colony_actor.service.services import Services
+from colony_actor.service.startup import Failure, StartupError, unusable
 from colony_actor.service.tokens import LoginThrottle, TokenAuthority, load_or_create_secret
 
 log = structlog.get_logger("colony_actor.daemon.supervisor")
@@ -62,8 +67,10 @@ def _hypercorn_config(settings: Settings) -> hypercorn.config.Config:
 
 
 async def serve(settings: Settings, *, password_file: Path | None = None,
-                env: Mapping[str, str] | None = None,
+                env: Mapping[str, str] | None = None, new_identity: bool = False,
                 task_status: trio.TaskStatus[Started] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run the daemon until a signal stops it. `new_identity`: create a key store even
+    where the store holds an identity's data (so does COLONY_ACTOR_NEW_IDENTITY=1)."""
     environ = os.environ if env is None else env
     # Before the store opens: RocksDB sizes its table cache from the limit it sees.
     limit = descriptors.raise_soft_limit()
@@ -72,14 +79,35 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
     # Worker threads run Python (parsing, index upkeep) while the loop answers requests;
     # a shorter switch interval bounds how long the loop waits for the GIL behind them.
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    await threads.run_sync(wiring.prepare_dirs, settings)
+    try:
+        await threads.run_sync(wiring.prepare_dirs, settings)
+    except OSError as exc:
+        raise unusable("the data directory", settings.data_dir, exc) from None
     # Private before anything secret is written, and again once the store, the index and
     # the journal have created their files.
     await threads.run_sync(identity.make_private, settings.data_dir, settings.network_dir)
+    lock = await threads.run_sync(DataDirLock.take, settings.data_dir)
+    try:
+        await _serve_locked(settings, limit.soft, password_file, environ, new_identity,
+                            task_status)
+    finally:
+        lock.release()
+
+
+async def _serve_locked(settings: Settings, soft_limit: int, password_file: Path | None,
+                        environ: Mapping[str, str], new_identity: bool,
+                        task_status: trio.TaskStatus[Started]) -> None:
+    before = await threads.run_sync(inventory.read, settings.data_dir)
+    await threads.run_sync(identity.guard_identity, settings.data_dir,
+                           identity.new_identity_asked(new_identity, environ),
+                           before.pods if before is not None else None)
     password = identity.resolve_password(settings.data_dir, password_file, environ)
     keys = await threads.run_sync(
         identity.open_key_store, settings.data_dir, password, environ)
-    secret = await threads.run_sync(load_or_create_secret, settings.data_dir)
+    try:
+        secret = await threads.run_sync(load_or_create_secret, settings.data_dir)
+    except OSError as exc:
+        raise unusable("the token secret in", settings.data_dir, exc) from None
     auth = TokenAuthority(secret, password, settings.auth.token_ttl_seconds,
                           throttle=LoginThrottle.of(settings.auth))
     del password
@@ -89,7 +117,7 @@ async def serve(settings: Settings, *, password_file: Path | None = None,
         await threads.run_sync(identity.make_private, settings.data_dir, settings.network_dir)
         await wiring.start(services, nursery)
         urls: list[str] = await nursery.start(partial(
-            _serve_http, services, limit.soft, stop_server, nursery.cancel_scope))
+            _serve_http, services, soft_limit, stop_server, nursery.cancel_scope))
         log.info("daemon_started", version=__version__, urls=urls,
                  data_dir=str(settings.data_dir), network_dir=str(settings.network_dir),
                  latency_ms=settings.network.latency_ms)
@@ -107,7 +135,10 @@ async def _serve_http(services: Services, soft_limit: int, stop_server: trio.Eve
                       task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
                       ) -> None:
     server = services.settings.server
-    listeners = await trio.open_tcp_listeners(server.port, host=server.listen)
+    try:
+        listeners = await trio.open_tcp_listeners(server.port, host=server.listen)
+    except OSError as exc:
+        raise cannot_listen(server.listen, server.port, exc) from None
     limits = derive(soft_limit, descriptors.open_count(), server.max_connections,
                     server.max_streams)
     (log.warning if limits.lowered else log.info)(
@@ -120,6 +151,19 @@ async def _serve_http(services: Services, soft_limit: int, stop_server: trio.Eve
     # The server has drained: end the runner's loop and housekeeping with it.
     services.runner.close()
     everything.cancel()
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> StartupError:
+    where = f"{host}:{port}"
+    if exc.errno == errno.EADDRINUSE:
+        why = (f"port {port} is already in use (colonyd listens on 3000 by default, as this "
+               f"daemon does): stop what holds it, or choose another port with --port or "
+               f"server.port")
+    elif exc.errno == errno.EACCES:
+        why = "this user may not use that port (below 1024): choose another with --port"
+    else:
+        why = f"{exc.strerror or exc}: check --listen and --port"
+    return StartupError(Failure.CANNOT_LISTEN, f"Cannot listen on {where}: {why}")
 
 
 async def _stop_on_signal(runner: JobRunner, settings: Settings,

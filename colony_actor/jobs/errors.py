@@ -48,6 +48,14 @@ class ShuttingDown(RunnerError):
     """The daemon is stopping and takes no new jobs."""
 
 
+class NotRecorded(RunnerError):
+    """The journal did not write a new job in time: the job failed without running."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The job journal did not record the job within {seconds:g} "
+                         f"seconds, so it was not started; the daemon's log says why")
+
+
 class OperationError(Exception):
     """Raised by an operation to fail its job with a chosen kind and a readable message.
 

@@ -57,6 +57,8 @@ class Reply:
 
 @dataclass(frozen=True)
 class Start:
+    """Answered with the job, and the Recording its caller waits on (durable starts)."""
+
     request: JobRequest
     reply: Reply
 
@@ -104,15 +106,26 @@ class Interrupt:
 
 @dataclass(frozen=True)
 class Stored:
-    """The result store wrote this snapshot in `size` bytes. Answered with None once its
-    result left memory (if it still was the job's newest snapshot)."""
+    """The journal wrote this snapshot in `size` bytes. Answered with None once a start
+    waiting for the job was answered (the job may run now) and its result left memory
+    (if it still was the job's newest snapshot and a large one)."""
 
     job: Job
     size: int
     reply: Reply
 
 
-Request = Start | Cancel | Forget | Evict | Restore | StopTaking | Interrupt | Stored
+@dataclass(frozen=True)
+class Abandon:
+    """A start waited too long for the journal to write its job. Answered with True if
+    the journal did write it meanwhile; otherwise the job fails without running."""
+
+    job_id: str
+    reply: Reply
+
+
+Request = (Start | Cancel | Forget | Evict | Restore | StopTaking | Interrupt | Stored
+           | Abandon)
 
 
 # From the actor's own workers: no answer.

@@ -2,10 +2,11 @@
 
 Callers talk to it through its inbox (inbox.py): `start`, `cancel`, `forget`, `restore`,
 `shutdown` and `result_stored` send a small frozen message with a one-shot reply and await
-the answer, so a job is in the table before its id is returned. The actor's own workers
-write to the inbox too: an operation's end, and its progress reports. Callers read
-immutable snapshots with `get` and `list`, and wait for changes with `wait_for_change`
-and `watch` (follow.py); they never mutate anything.
+the answer, so a job is in the table before its id is returned. With durable starts, a
+start also waits until the journal has written the job, and the job runs only then
+(recording.py). The actor's own workers write to the inbox too: an operation's end, and
+its progress reports. Callers read immutable snapshots with `get` and `list`, and wait for
+changes with `wait_for_change` and `watch` (follow.py); they never mutate anything.
 
 Only the actor's task changes a job (ARCHITECTURE.md, Rule 2), through changes.py, whose
 table refuses a write from any other task. An operation runs in a child task in its own
@@ -23,7 +24,6 @@ import math
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,9 @@ from colony_actor.jobs.errors import FailureKind, ShuttingDown
 from colony_actor.jobs.execution import CANCELLED, INTERRUPTED, ProgressFn, StopReason
 from colony_actor.jobs.inbox import JobRequest
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
+from colony_actor.jobs.recording import NOT_RECORDED, Recording, Recordings
 from colony_actor.jobs.results import ResultMemory, ResultStore
+from colony_actor.jobs.settings import RunnerSettings, RunnerStatistics
 from colony_actor.runtime.timestamps import utc_now
 
 __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
@@ -46,43 +48,15 @@ CONFLICT = "Another operation is already running"
 INBOX_SIZE = 64
 
 
-@dataclass(frozen=True)
-class RunnerSettings:
-    """The runner's limits; the daemon fills them from its configuration."""
-
-    queue_size: int
-    retention_seconds: float
-    max_retained: int
-    # Per job type; a type that is absent has no time limit.
-    timeouts: Mapping[str, float]
-    # Results of the newest finished jobs stay in memory; older ones are read back from
-    # the result store on demand, so memory does not grow with results of retained jobs.
-    results_in_memory: int
-    # A result whose stored form is larger leaves memory as soon as the store has it: as
-    # Python objects, 100,000 rows take about 100 MB, and every full pass of the cyclic
-    # GC walks them all, holding the GIL (a pass took 120 ms with five such results).
-    result_bytes_in_memory: int
-
-
-@dataclass(frozen=True)
-class RunnerStatistics:
-    """What the runner holds (`JobRunner.statistics`), for tests and operators."""
-
-    jobs_held: int
-    jobs_queued: int
-    running: str | None  # the id of the job whose operation runs now
-    results_in_memory: int
-    idempotency_keys: int
-    change_signals: int  # signals that waiters (long polls, streams) hold
-    inbox_messages: int  # messages waiting for the actor
-
-
 class JobRunner:
     def __init__(self, settings: RunnerSettings, *,
                  now: Callable[[], datetime] = utc_now,
                  listeners: Iterable[Listener] = (),
                  drop_listeners: Iterable[DropListener] = (),
-                 result_store: ResultStore | None = None) -> None:
+                 result_store: ResultStore | None = None,
+                 durable_starts: bool = False) -> None:
+        """`durable_starts`: a start waits until the journal wrote the job (it must then
+        tell `result_stored` of every snapshot it writes)."""
         self.settings = settings
         self._results = ResultMemory(result_store,
                                      results_in_memory=settings.results_in_memory,
@@ -95,6 +69,7 @@ class JobRunner:
         # The actor's own state: only its task changes it.
         self._requests: dict[str, JobRequest] = {}
         self._queue: deque[str] = deque()
+        self._recordings = Recordings(durable_starts)
         self._active: execution.Running | None = None
         self._idle = trio.Event()
         self._idle.set()
@@ -130,7 +105,8 @@ class JobRunner:
             jobs_held=len(self._table), jobs_queued=len(self._queue),
             running=self._active.job_id if self._active is not None else None,
             results_in_memory=len(self._results), idempotency_keys=len(self._changes.keys),
-            change_signals=len(self._follow), inbox_messages=len(self._inbox))
+            change_signals=len(self._follow), inbox_messages=len(self._inbox),
+            unrecorded=len(self._recordings))
 
     def changed(self, job_id: str) -> trio.Event:
         """An event set at the job's next change (or when the runner stops)."""
@@ -157,7 +133,18 @@ class JobRunner:
     # ------------------------------------------------------------------ requests
 
     async def start(self, request: JobRequest) -> Job:
-        job: Job = await self._inbox.ask(lambda reply: inbox.Start(request, reply))
+        """The new job (or the one its idempotency key names), once the journal has it;
+        NotRecorded if it could not write it in time (the job then failed unrun)."""
+        answer: tuple[Job, Recording | None] = await self._inbox.ask(
+            lambda reply: inbox.Start(request, reply))
+        job, recording = answer
+        if recording is not None:
+            seconds = self.settings.record_timeout_seconds
+            if not await recording.wait(seconds) and not await self._inbox.ask(
+                    lambda reply: inbox.Abandon(job.id, reply)):
+                raise errors.NotRecorded(seconds)
+            if not recording.recorded:
+                raise ShuttingDown("The daemon is shutting down")
         return job
 
     async def cancel(self, job_id: str) -> Job:
@@ -201,8 +188,9 @@ class JobRunner:
             return  # the actor has ended: nothing runs, and its end woke every waiter
 
     async def result_stored(self, job: Job, size: int) -> None:
-        """The result store wrote `job` in `size` bytes: a large result leaves memory."""
-        if not self._results.too_large(size):
+        """The journal wrote `job` in `size` bytes: a start waiting for it is answered
+        (and the job may run), a large result leaves memory."""
+        if not self._results.too_large(size) and not self._recordings.waiting(job.id):
             return
         try:
             await self._inbox.ask(lambda reply: inbox.Stored(job, size, reply))
@@ -240,6 +228,7 @@ class JobRunner:
         finally:
             self._nursery = None
             self._accepting = False
+            self._recordings.end()
             self._follow.stop()
 
     def _handle(self, message: inbox.Message) -> None:
@@ -281,15 +270,19 @@ class JobRunner:
                     self._active.scope.cancel()
                 return None
             case inbox.Stored(job=job):
+                if self._recordings.recorded(job.id):
+                    self._launch_next()
                 return self._changes.result_stored(job)
+            case inbox.Abandon(job_id=job_id):
+                return self._abandon(job_id)
 
-    def _start(self, request: JobRequest) -> Job:
+    def _start(self, request: JobRequest) -> tuple[Job, Recording | None]:
         if not self._accepting:
             raise ShuttingDown("The daemon is shutting down and takes no new jobs")
         keys = self._changes.keys
         known = keys.job_for(request.idempotency_key, request.fingerprint)
         if known is not None and (same := self._table.get(known)) is not None:
-            return same
+            return same, self._recordings.of(same.id)
         if self.busy:
             if not request.queue:
                 raise errors.JobConflict(CONFLICT)
@@ -300,10 +293,11 @@ class JobRunner:
                                 request.start_message, self._changes.now())
         self._requests[job.id] = request
         keys.remember(request.idempotency_key, request.fingerprint, job.id)
+        recording = self._recordings.add(job.id)  # before the journal hears of the job
         self._changes.add(job)
         self._queue.append(job.id)
         self._launch_next()
-        return job
+        return job, recording
 
     def _launch_next(self) -> None:
         if self._active is not None or self._nursery is None:
@@ -313,6 +307,8 @@ class JobRunner:
             if not self._accepting:
                 self._follow.stop()  # shut down and idle: the waiters' last answer is in
             return
+        if self._recordings.waiting(self._queue[0]):
+            return  # it runs once the journal has it
         job_id = self._queue.popleft()
         request = self._requests.pop(job_id)
         self._active = execution.Running.start(job_id, self.settings.timeouts.get(request.job_type))
@@ -359,6 +355,19 @@ class JobRunner:
             self._active.reason = StopReason.CANCEL
             self._active.scope.cancel()
         return job
+
+    def _abandon(self, job_id: str) -> bool:
+        """A start gave up waiting for the journal: fail its job, unrun, unless it was
+        recorded meanwhile (True then)."""
+        if not self._recordings.abandon(job_id):
+            return True
+        if job_id in self._queue:
+            self._queue.remove(job_id)
+            self._requests.pop(job_id, None)
+            self._transition(job_id, Event.FAIL, error=NOT_RECORDED,
+                             error_kind=FailureKind.INTERRUPTED)
+            self._launch_next()
+        return False
 
     def _forget(self, job_id: str) -> None:
         job = self._table.get(job_id)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from colony_actor import locations
+from colony_actor.colony.network import faults
 from colony_actor.service import catalogue
 
 # A host name or IPv4 address (letters, digits, dots, hyphens), or an IPv6 one in brackets.
@@ -60,6 +61,13 @@ class NetworkSettings:
     concurrency: int = 16
     scratchpad_limit: int = 4 * 1024 * 1024
     claim_timeout_seconds: float = 2.0
+    # Injected failures (demos, tests, benchmarks): each call of the named operations
+    # fails with this probability; the draws are seeded, so a run can be repeated.
+    failure_rate: float = 0.0
+    # Comma-separated: get_pointer, put_pointer, get_scratchpad, put_scratchpad; empty
+    # means all four.
+    fail_operations: str = ""
+    failure_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,8 @@ class JobSettings:
     retention_seconds: float = 86400.0
     max_retained: int = 10000
     shutdown_grace_seconds: float = 10.0
+    # A start is answered once the job journal holds the job; past this, it is refused.
+    record_timeout_seconds: float = 10.0
     results_in_memory: int = 256
     result_bytes_in_memory: int = 1 << 20
     timeout_seconds: Mapping[str, float] = field(default_factory=lambda: {"search": 60.0})
@@ -133,6 +143,9 @@ def load(config_file: Path | None = None, env: Mapping[str, str] | None = None,
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"The configuration file {config_file} is not valid TOML: "
                               f"{exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"The configuration file {config_file} is not UTF-8 text "
+                              f"(at byte {exc.start}): save it as UTF-8") from None
         for section, table in document.items():
             if not isinstance(table, dict):
                 raise ConfigError(f"{section} in {config_file} must be a [section]")
@@ -262,6 +275,7 @@ def _validate(settings: Settings) -> None:
         (all(_HOST_NAME.fullmatch(host) for host in settings.server.allowed_hosts),
          "server.allowed_hosts must be host names or IP addresses, without scheme or port "
          "(an IPv6 address in brackets)"),
+        (0 <= settings.network.failure_rate <= 1, "network.failure_rate must be 0..1"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.auth.login_attempts_before_delay >= 1,
          "auth.login_attempts_before_delay must be >= 1"),
@@ -274,6 +288,7 @@ def _validate(settings: Settings) -> None:
         (settings.jobs.result_bytes_in_memory >= 0,
          "jobs.result_bytes_in_memory must be >= 0"),
         (settings.jobs.shutdown_grace_seconds >= 0, "jobs.shutdown_grace_seconds must be >= 0"),
+        (settings.jobs.record_timeout_seconds > 0, "jobs.record_timeout_seconds must be positive"),
         (settings.search.timeout_seconds > 0, "search.timeout_seconds must be positive"),
         (1 <= settings.search.default_limit <= 1000, "search.default_limit must be 1..1000"),
         (settings.log.level in {"debug", "info", "warning", "error"},
@@ -282,3 +297,7 @@ def _validate(settings: Settings) -> None:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    try:
+        faults.parse_operations(settings.network.fail_operations)
+    except ValueError as exc:
+        raise ConfigError(f"network.fail_operations: {exc}") from None

@@ -4,13 +4,14 @@ so what a test runs is what the daemon runs.
 
 Every value comes from `Settings` (the parts hold no defaults of their own). The identity
 (key store, token authority) is opened by the caller: the daemon from its password, a test
-from fixed ones. This module opens and closes; it must never serve HTTP or own the
-process's nursery.
+from fixed ones. A store or journal that cannot be opened raises StartupError, with the
+sentence the operator reads; data the inventory marker counted and that is gone is a
+warning. This module opens and closes; it must never serve HTTP or own the process's
+nursery.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,13 +22,17 @@ import trio
 
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
+from colony_actor.colony.network.faults import FaultInjector, parse_operations
 from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
+from colony_actor.service import inventory
 from colony_actor.service.config import Settings
+from colony_actor.service.identity import STORE_DIR
 from colony_actor.service.metrics import Metrics
 from colony_actor.service.services import Services
+from colony_actor.service.startup import Failure, StartupError, store_failure
 from colony_actor.service.tokens import TokenAuthority
 
 log = structlog.get_logger("colony_actor.service.wiring")
@@ -45,12 +50,25 @@ def prepare_dirs(settings: Settings) -> None:
     settings.network_dir.mkdir(parents=True, exist_ok=True)
 
 
+def network_faults(settings: Settings) -> FaultInjector | None:
+    """The failures `network.failure_rate` asks to inject; None when it is 0."""
+    net = settings.network
+    if net.failure_rate <= 0:
+        return None
+    injector = FaultInjector(net.failure_rate, parse_operations(net.fail_operations),
+                             seed=net.failure_seed)
+    log.warning("network_faults_injected", failure_rate=net.failure_rate,
+                operations=sorted(injector.operations), seed=net.failure_seed)
+    return injector
+
+
 def runner_settings(settings: Settings) -> RunnerSettings:
     jobs = settings.jobs
     return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
                           max_retained=jobs.max_retained, timeouts=dict(jobs.timeout_seconds),
                           results_in_memory=jobs.results_in_memory,
-                          result_bytes_in_memory=jobs.result_bytes_in_memory)
+                          result_bytes_in_memory=jobs.result_bytes_in_memory,
+                          record_timeout_seconds=jobs.record_timeout_seconds)
 
 
 @asynccontextmanager
@@ -58,24 +76,35 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
-    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms)
-    colony = await Colony.open(settings.data_dir, network, keys,
-                               scratchpad_limit=settings.network.scratchpad_limit,
-                               concurrency=settings.network.concurrency,
-                               search_timeout=settings.search.timeout_seconds,
-                               claim_timeout=settings.network.claim_timeout_seconds)
+    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms,
+                           faults=network_faults(settings))
+    try:
+        colony = await Colony.open(settings.data_dir, network, keys,
+                                   scratchpad_limit=settings.network.scratchpad_limit,
+                                   concurrency=settings.network.concurrency,
+                                   search_timeout=settings.search.timeout_seconds,
+                                   claim_timeout=settings.network.claim_timeout_seconds)
+    except Exception as exc:
+        failure = store_failure(exc, settings.data_dir / STORE_DIR)
+        if failure is None:
+            raise
+        raise failure from None
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:
             metrics = Metrics()
             runner = JobRunner(runner_settings(settings),
                                listeners=[metrics.observe_job, journal.record],
-                               drop_listeners=[journal.drop], result_store=journal)
+                               drop_listeners=[journal.drop], result_store=journal,
+                               durable_starts=True)
             journal.on_stored = runner.result_stored
-            yield Services(runner=runner, colony=colony, auth=auth, settings=settings,
-                           metrics=metrics, journal=journal)
+            services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
+                                metrics=metrics, journal=journal)
+            yield services
         finally:
             with trio.CancelScope(shield=True):
+                if runner.closed:  # a graceful stop: count what is left for the next start
+                    await _take_inventory(services)
                 await journal.close()
     finally:
         with trio.CancelScope(shield=True):
@@ -89,10 +118,38 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
     stops without `runner.close()`, its task raises RunnerDied."""
     await nursery.start(services.journal.run)
     await nursery.start(_supervise_runner, services.runner)
-    await services.runner.restore(await services.journal.load(
-        result_bytes_in_memory=services.settings.jobs.result_bytes_in_memory))
+    jobs = await services.journal.load(
+        result_bytes_in_memory=services.settings.jobs.result_bytes_in_memory)
+    await services.runner.restore(jobs)
     nursery.start_soon(services.runner.housekeeping)
     await nursery.start(services.colony.watch_storage)
+    before = await threads.run_sync(inventory.read, services.settings.data_dir)
+    now = await _take_inventory(services, jobs=len(jobs))
+    if now is None:
+        return
+    for found in inventory.missing(
+            before, now, store=services.settings.data_dir / STORE_DIR,
+            journal=services.journal.path,
+            retention_seconds=services.settings.jobs.retention_seconds):
+        if found.event == "journal_empty" and services.journal.set_aside_to is not None:
+            continue  # the journal said why: it was damaged
+        log.warning(found.event, **found.fields)
+
+
+async def _take_inventory(services: Services, jobs: int | None = None
+                          ) -> inventory.Inventory | None:
+    """Count what the data directory holds now, and write it down. Best effort: the
+    count only serves the next start's warnings, so a failure is logged, never raised."""
+    try:
+        pods = len(await services.colony.list_pods())
+        now = inventory.Inventory(pods=pods, written_at=time.time(),
+                                  jobs=len(services.runner) if jobs is None else jobs)
+        await threads.run_sync(inventory.write, services.settings.data_dir, now)
+    except Exception as exc:
+        log.warning("inventory_not_written", path=str(services.settings.data_dir),
+                    error=str(exc) or type(exc).__name__)
+        return None
+    return now
 
 
 async def _supervise_runner(runner: JobRunner, *,
@@ -105,15 +162,14 @@ async def _supervise_runner(runner: JobRunner, *,
 
 
 async def _open_journal(path: Path) -> JobJournal:
+    """The journal, open; a damaged one is set aside by the journal itself, so what is
+    left is a file that cannot be used at all."""
     journal = JobJournal(path)
     try:
         await journal.open()
     except JournalError as exc:
-        # A journal that cannot be read must not keep the daemon down: keep the file for
-        # inspection, start a fresh one, and say so.
-        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-        await threads.run_sync(os.replace, path, aside)
-        log.warning("journal_corrupt", path=str(path), moved_to=str(aside), error=str(exc))
-        journal = JobJournal(path)
-        await journal.open()
+        raise StartupError(Failure.DATA_DIR_UNUSABLE,
+                           f"{exc}; check that the data directory is writable by this user "
+                           f"and its disk has space, or choose another with --data-dir"
+                           ) from None
     return journal

@@ -109,11 +109,15 @@ async def test_a_job_journal_out_of_space_is_degraded_too(nursery: trio.Nursery,
     harness = await build(nursery, disk / "data", tmp_path / "network")
     client, headers = harness.app.test_client(), harness.headers
     filler = fill(disk)
-    # A search writes nothing to the store; its job goes to the journal, which cannot.
+    # A search writes nothing to the store; its job goes to the journal, which cannot: so
+    # it is not accepted (a 202 promises a job the journal holds) and never runs.
     started = await client.post("/api/v1/jobs/search?q=abbey", headers=headers)
-    assert started.status_code == 202
+    assert started.status_code == 503
+    assert (await started.get_json())["error"] == "STORAGE_UNAVAILABLE"
     health = await wait_health(harness, "degraded")
     assert health["status"] == "degraded" and health["reasons"] == ["out_of_space"]
     assert "job journal" in health["messages"][0]
     filler.unlink()
     assert (await wait_health(harness))["status"] == "healthy"  # the journal's retry
+    again = await client.post("/api/v1/jobs/search?q=abbey", headers=headers)
+    assert again.status_code == 202

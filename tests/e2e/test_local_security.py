@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from colony_actor.daemon.main import EXIT_CODES
+from colony_actor.service.startup import Failure
 from tests.e2e.daemon import Daemon
 
 
@@ -61,6 +63,6 @@ def test_a_short_password_stops_the_start(tmp_path: Path) -> None:
          "--data-dir", str(tmp_path / "data"), "--network-dir", str(tmp_path / "net")],
         env={**env, "COLONY_ACTOR_PASSWORD": "1234567"},
         capture_output=True, text=True, timeout=60)
-    assert started.returncode == 1
+    assert started.returncode == EXIT_CODES[Failure.IDENTITY]
     assert "at least 8" in started.stderr and "COLONY_ACTOR_PASSWORD" in started.stderr
     assert "1234567" not in started.stderr + started.stdout

@@ -31,7 +31,8 @@ SEARCH_RESULT: dict[str, Any] = {
 
 # Roomy limits and no time limit, so that a test sets only the one it is about.
 ROOMY = RunnerSettings(queue_size=16, retention_seconds=86400.0, max_retained=10_000,
-                       timeouts={}, results_in_memory=256, result_bytes_in_memory=1 << 20)
+                       timeouts={}, results_in_memory=256, result_bytes_in_memory=1 << 20,
+                       record_timeout_seconds=10.0)
 
 
 def settings(**changes: Any) -> RunnerSettings:

@@ -18,7 +18,8 @@ from structlog.testing import capture_logs
 
 from colony_actor.jobs import lifecycle
 from colony_actor.jobs.journal.codec import encode
-from colony_actor.jobs.journal.store import JobJournal, JournalError
+from colony_actor.jobs.journal.database import JournalDatabase
+from colony_actor.jobs.journal.store import JobJournal, JournalDamaged, JournalError
 from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.runtime import json_pieces
 from tests.jobs.support import SEARCH_RESULT, T0, WatchedDatabase, make_job, opened
@@ -294,11 +295,20 @@ async def test_a_journal_that_is_not_open(tmp_path: Path) -> None:
     await journal.close()  # nothing to close: no error
 
 
-async def test_open_refuses_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+async def test_a_file_that_is_not_a_database_is_set_aside(tmp_path: Path) -> None:
     path = tmp_path / "jobs.sqlite3"
-    path.write_bytes(b"this is not a database, just some text " * 200)
-    with pytest.raises(JournalError, match="Cannot open"):
-        await JobJournal(path).open()
+    text = b"this is not a database, just some text " * 200
+    path.write_bytes(text)
+    with pytest.raises(JournalDamaged, match="Cannot open"):
+        JournalDatabase(path).open()
+    journal = JobJournal(path)
+    await journal.open()
+    try:
+        assert journal.set_aside_to is not None
+        assert journal.set_aside_to.read_bytes() == text
+        assert await journal.load() == []
+    finally:
+        await journal.close()
 
 
 # ---------------------------------------------------------------------- loading bad rows

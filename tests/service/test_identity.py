@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from colony_actor import locations
-from colony_actor.service import config, identity
+from colony_actor.service import config, identity, startup
 
 
 def test_the_flag_wins_then_the_environment_then_the_data_directory(tmp_path: Path) -> None:
@@ -100,3 +100,22 @@ def test_an_existing_data_directory_is_made_private(tmp_path: Path) -> None:
     # The network directory is shared with other daemons; a link is never followed.
     assert mode[data / "network"] == 0o755 and mode[data / "network" / "pods" / "record"] == 0o644
     assert mode[outside] == 0o644
+
+
+def test_a_new_identity_is_asked_by_the_flag_or_the_variable() -> None:
+    assert identity.new_identity_asked(True, {})
+    assert identity.new_identity_asked(False, {identity.NEW_IDENTITY_ENV: "1"})
+    assert identity.new_identity_asked(False, {identity.NEW_IDENTITY_ENV: " Yes "})
+    assert not identity.new_identity_asked(False, {identity.NEW_IDENTITY_ENV: "0"})
+    assert not identity.new_identity_asked(False, {})
+
+
+def test_no_new_identity_over_a_store_that_holds_data(tmp_path: Path) -> None:
+    identity.guard_identity(tmp_path, False, None)  # a first run: nothing to protect
+    (tmp_path / identity.STORE_DIR).mkdir()
+    identity.guard_identity(tmp_path, False, None)  # an empty store: nothing either
+    (tmp_path / identity.STORE_DIR / "CURRENT").write_text("MANIFEST-000005\n")
+    with pytest.raises(identity.IdentityError, match="--new-identity") as caught:
+        identity.guard_identity(tmp_path, False, 3)
+    assert caught.value.kind is startup.Failure.IDENTITY and "3 pods" in str(caught.value)
+    identity.guard_identity(tmp_path, True, 3)  # asked for

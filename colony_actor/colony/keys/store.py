@@ -240,7 +240,10 @@ class KeyStore:
         except OSError as exc:
             raise ColonyError(f"Cannot read the key store at {path}: {exc.strerror}") from None
         try:
-            envelope = json.loads(raw)
+            try:
+                envelope = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ValueError("it is not UTF-8 text") from None
             if not isinstance(envelope, dict) or envelope.get("format") != _FORMAT:
                 raise ValueError("not a colony-actor key store")
             if envelope.get("version") != _VERSION:
@@ -257,15 +260,16 @@ class KeyStore:
             ciphertext = _b64(envelope.get("ciphertext"), "ciphertext")
             header = {"format": _FORMAT, "version": _VERSION, "kdf": kdf}
             file_key = _derive_file_key(kdf, password)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ColonyError(f"The key store at {path} is corrupt: {exc}") from None
+        except ValueError as exc:
+            raise ColonyError(f"The key store at {path} is damaged: {exc}") from None
         try:
             plaintext = AESGCM(file_key).decrypt(nonce, ciphertext, _header_aad(header))
         except InvalidTag:
-            raise WrongPassword(f"Wrong password for the key store at {path}") from None
+            # A wrong password and a damaged ciphertext fail the same check.
+            raise WrongPassword(f"Wrong password or damaged key store at {path}") from None
         contents = _parse_payload(plaintext)
         if contents is None:
-            raise ColonyError(f"The key store at {path} is corrupt: its contents do not parse")
+            raise ColonyError(f"The key store at {path} is damaged: its contents do not parse")
         phrase, used = contents
         return cls(path=path, mnemonic=phrase, used=used, header=header, file_key=file_key)
 

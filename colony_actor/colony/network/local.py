@@ -32,6 +32,7 @@ import trio
 
 from colony_actor.colony.errors import NetworkError, StaleCounter
 from colony_actor.colony.network.base import Pointer, RecordKind, Scratchpad
+from colony_actor.colony.network.faults import FaultInjector
 from colony_actor.runtime import threads
 from colony_actor.runtime.batching import Batches
 from colony_actor.runtime.files import write_atomic
@@ -123,14 +124,17 @@ class LocalNetwork:
     """The `Network` protocol over a directory that several processes may share.
 
     `fail_addresses` and `fail_all` may be changed at any time by tests: any get or put
-    for a matching address then raises NetworkError (after the simulated latency).
+    for a matching address then raises NetworkError (after the simulated latency), and so
+    does a call `faults` draws to fail (the `network.failure_rate` settings).
     """
 
-    def __init__(self, directory: Path, *, latency_ms: float = 0) -> None:
+    def __init__(self, directory: Path, *, latency_ms: float = 0,
+                 faults: FaultInjector | None = None) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
         self.directory = Path(directory)
         self.latency_ms = latency_ms
+        self.faults = faults
         self.fail_addresses: set[str] = set()
         self.fail_all: bool = False
         self._reads = Batches(self._read_batch, failed=_unread)
@@ -155,18 +159,20 @@ class LocalNetwork:
     async def put_scratchpad(self, scratchpad: Scratchpad) -> None:
         await self._put("scratchpad", scratchpad)
 
-    async def _before(self, address: str) -> None:
+    async def _before(self, operation: str, address: str) -> None:
         if self.latency_ms > 0:
             await trio.sleep(self.latency_ms / 1000)
         if self.fail_all or address in self.fail_addresses:
             raise NetworkError(f"Injected failure for {address}")
+        if self.faults is not None:
+            self.faults.check(operation, address)
 
     async def _get(self, kind: RecordKind, address: str) -> Record | None:
         """Reads are grouped (`batching.Batches`): a refresh of 500 pods takes 145 to 163 ms
         of the loop's CPU instead of 208 to 235 with a thread call per read, and wakes it
         about 400 times instead of 1,300."""
         address = _check_address(address)
-        await self._before(address)
+        await self._before(f"get_{kind}", address)
         item = _Read(kind, address)
         await self._reads.run(item)
         if item.error is not None:
@@ -175,7 +181,7 @@ class LocalNetwork:
 
     async def _put(self, kind: RecordKind, record: Record) -> None:
         address = _check_address(record.address)
-        await self._before(address)
+        await self._before(f"put_{kind}", address)
         await threads.run_sync(self._write, kind, record)
 
     # Everything below runs in a worker thread.

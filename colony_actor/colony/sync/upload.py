@@ -6,7 +6,10 @@ without it (scratchpads first, then the pointer: a reader never follows a pointe
 that is not there yet), then recorded under the lock again: the pod leaves the update list
 only if it was not edited meanwhile. A removed pod's records are overwritten with empty
 content. Pods go at once (a bounded number in flight); the configuration pod goes last,
-after a newer network copy of it is folded in, so it never registers records not written.
+after a newer network copy of it is folded in. The registry it publishes leaves out every
+own pod whose records were never written (created while this upload ran, or whose first
+upload failed): another device must never find a registered pod missing. The
+configuration pod then stays queued, and a later upload registers them.
 This module must never hold the write lock across network I/O.
 """
 
@@ -28,6 +31,7 @@ from colony_actor.colony.sync.configpod import ConfigPod
 from colony_actor.colony.sync.outcome import reason
 from colony_actor.colony.sync.progress import Progress, ProgressReporter
 from colony_actor.colony.sync.records import Records
+from colony_actor.colony.vocab import pod_node
 from colony_actor.runtime.concurrency import gather
 from colony_actor.runtime.timestamps import now_stored
 
@@ -138,8 +142,14 @@ class Uploader:
         scratchpads if it needs more."""
         while True:
             snap = self._graph.snapshot(address)
+            statements, seq = snap.statements, snap.seq
+            if address == self._config.address:
+                unpublished = self._unpublished()
+                if unpublished:
+                    statements = without_subjects(statements, unpublished)
+                    seq = None  # stays queued: the registry still owes these pods
             head = chunks.header(now_stored())
-            count = chunks.layout(snap.statements, self._scratchpad_limit, len(head))
+            count = chunks.layout(statements, self._scratchpad_limit, len(head))
             missing = count - len(snap.scratchpads)
             if missing <= 0:
                 break
@@ -153,10 +163,18 @@ class Uploader:
             self._graph.apply(writes.add_scratchpads(self._config.address, address, new,
                                                      now_stored()))
         pads = snap.scratchpads[:count]
-        rendered = chunks.render(snap.statements, head, pads, self._scratchpad_limit)
-        return Plan(address, snap.seq, rendered, pads, snap.pointer_counter,
+        rendered = chunks.render(statements, head, pads, self._scratchpad_limit)
+        return Plan(address, seq, rendered, pads, snap.pointer_counter,
                     snap.scratchpad_counters,
                     pods.signing_keys(self._graph, self._keys, [address, *pads]))
+
+    def _unpublished(self) -> set[str]:
+        """(In a thread, under the lock.) Own pods waiting for upload whose pointer was
+        never written nor read: nothing of theirs is on the network yet. (A pod this
+        upload just sent has its counter recorded by now.)"""
+        held = self._graph.held_copies(self._graph.own_pods())
+        return {address for address, copy in held.items()
+                if copy.pending and copy.pointer_counter is None}
 
     async def _send(self, plan: Plan) -> _Written:
         """Scratchpads first, then the pointer: a reader never follows a pointer to data
@@ -220,3 +238,10 @@ class Uploader:
         await self._access.write(self._graph.apply, writes.finish_removal(
             address, written.pointer_counter, written.scratchpad_counters, not errors))
         return errors[0] if errors else None
+
+
+def without_subjects(statements: list[bytes], addresses: set[str]) -> list[bytes]:
+    """The N-Triples lines whose subject is none of these pods (a line starts with its
+    subject's term)."""
+    left_out = tuple(f"{pod_node(a)} ".encode("ascii") for a in addresses)
+    return [line for line in statements if not line.startswith(left_out)]

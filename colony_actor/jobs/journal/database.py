@@ -1,17 +1,21 @@
-"""The journal's SQLite file: open it, write a batch of changes, load the jobs, load a result.
+"""The journal's SQLite file: open and check it, write a batch of changes, load the jobs,
+load a result, set a damaged file aside.
 
 One connection in WAL mode with synchronous=NORMAL; a batch is one transaction. Every
 method here blocks: the journal calls them in a worker thread, one at a time, and this
 module must never be called on the event loop. It must never let one job that cannot be
 encoded block a whole batch (it would be retried forever), and never fail a load over a
-row that cannot be decoded (it is logged and skipped).
+row that cannot be decoded (it is logged and skipped). A file SQLite finds damaged raises
+JournalDamaged, told apart from a file it cannot use (JournalError: permissions, I/O).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sqlite3
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -61,9 +65,25 @@ _SELECT_RESULT_JSON = "SELECT CAST(body -> '$.result' AS BLOB) FROM jobs WHERE i
 # A batch of changes: each job's latest snapshot, or None for "delete this job".
 Batch = Mapping[str, Job | None]
 
+# SQLite's primary result codes for a file that is not a sound database.
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+# The files of a database in WAL mode: the main file, its log and its shared index.
+_COMPANIONS = ("", "-wal", "-shm")
+
 
 class JournalError(Exception):
     """The journal could not open, read or write its database."""
+
+
+class JournalDamaged(JournalError):
+    """SQLite finds the journal's file damaged (a corrupt page, not a database at all)."""
+
+
+def damaged(exc: BaseException) -> bool:
+    """Whether an sqlite3 error says the file is damaged (rather than unusable)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in (_SQLITE_CORRUPT, _SQLITE_NOTADB)
 
 
 class JournalDatabase:
@@ -78,14 +98,42 @@ class JournalDatabase:
         return self._conn is not None
 
     def open(self) -> None:
-        """Open (or create) the database and its directory; JournalError if SQLite cannot
-        use the file."""
+        """Open (or create) the database and its directory; JournalDamaged if the file is
+        damaged, JournalError if SQLite cannot use it."""
         if self._conn is not None:
             return
         try:
             self._conn = self._connect()
         except (sqlite3.Error, OSError) as exc:
-            raise JournalError(f"Cannot open the job journal {self.path}: {exc}") from exc
+            kind = JournalDamaged if damaged(exc) else JournalError
+            raise kind(f"Cannot open the job journal {self.path}: {exc}") from exc
+
+    def check(self) -> None:
+        """Read every page (`PRAGMA quick_check`): JournalDamaged if one is damaged."""
+        try:
+            rows = self._connection().execute("PRAGMA quick_check").fetchall()
+        except sqlite3.Error as exc:
+            kind = JournalDamaged if damaged(exc) else JournalError
+            raise kind(f"Cannot check the job journal {self.path}: {exc}") from exc
+        problems = [str(row[0]) for row in rows if row and row[0] != "ok"]
+        if problems:
+            raise JournalDamaged(f"The job journal {self.path} is damaged: "
+                                 f"{'; '.join(problems[:3])}")
+
+    def set_aside(self) -> Path:
+        """Close the database and move its files aside (beside it, named for the time);
+        where the main file went. The next `open` starts an empty journal."""
+        self.close()
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}")
+        serial = 1
+        while any(Path(f"{aside}{suffix}").exists() for suffix in _COMPANIONS):
+            serial += 1
+            aside = self.path.with_name(f"{self.path.name}.damaged-{stamp}-{serial}")
+        for suffix in _COMPANIONS:
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+        return aside
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -130,7 +178,8 @@ class JournalDatabase:
         try:
             rows = self._connection().execute(_SELECT).fetchall()
         except (sqlite3.Error, OSError, JournalError) as exc:
-            raise JournalError(f"Cannot read the job journal {self.path}: {exc}") from exc
+            kind = JournalDamaged if damaged(exc) else JournalError
+            raise kind(f"Cannot read the job journal {self.path}: {exc}") from exc
         for row_id, body, size in rows:
             try:
                 job = decode(row_id, body)

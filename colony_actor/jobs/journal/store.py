@@ -6,7 +6,9 @@ only the latest snapshot of each job is ever written; the writer task (`run`) wr
 batch of pending changes in one transaction in a worker thread, and tells `on_stored` of
 each snapshot once it is on disk. At start the supervisor hands `load()` to
 `JobRunner.restore`, which fails the jobs that were pending or running when the daemon
-stopped.
+stopped. A journal found damaged, anywhere in it, when it is opened or loaded is moved
+aside (`set_aside_to` says where; the file is kept for inspection) and an empty one
+started in its place, with a warning: it must never keep the daemon down.
 
 This module must never block the event loop (all SQLite work runs in worker threads, one
 at a time, through database.py) and must never raise into the runner: `record` and `drop`
@@ -24,11 +26,16 @@ from typing import Any
 import structlog
 import trio
 
-from colony_actor.jobs.journal.database import JournalDatabase, JournalError, describe
+from colony_actor.jobs.journal.database import (
+    JournalDamaged,
+    JournalDatabase,
+    JournalError,
+    describe,
+)
 from colony_actor.jobs.lifecycle import Job
 from colony_actor.runtime import threads
 
-__all__ = ["JobJournal", "JournalError", "OnStored"]
+__all__ = ["JobJournal", "JournalDamaged", "JournalError", "OnStored"]
 
 log = structlog.get_logger("colony_actor.jobs.journal.store")
 
@@ -58,13 +65,33 @@ class JobJournal:
         self._written = 0
         self._wake = trio.Event()
         self.last_error: str | None = None
+        # Where a damaged journal file was moved, if one was.
+        self.set_aside_to: Path | None = None
 
     # ------------------------------------------------------------------ life
 
     async def open(self) -> None:
-        """Open (or create) the database: WAL mode, synchronous=NORMAL, the schema."""
-        if not self._database.is_open:
-            await threads.run_sync(self._database.open, limiter=self._limiter)
+        """Open (or create) the database (WAL mode, synchronous=NORMAL, the schema) and
+        check every page of it; a damaged one is set aside for an empty one. JournalError
+        if the file cannot be used at all (permissions, I/O)."""
+        if self._database.is_open:
+            return
+        try:
+            await threads.run_sync(self._open_checked, limiter=self._limiter)
+        except JournalDamaged as exc:
+            await self._set_aside(exc)
+
+    def _open_checked(self) -> None:
+        self._database.open()
+        self._database.check()
+
+    async def _set_aside(self, damage: JournalDamaged) -> None:
+        aside = await threads.run_sync(self._database.set_aside, limiter=self._limiter)
+        self.set_aside_to = aside
+        log.warning("journal_set_aside", path=str(self.path), moved_to=str(aside),
+                    error=str(damage), hint="the job journal was damaged: it was moved "
+                    "aside for inspection, and the daemon starts with an empty one")
+        await threads.run_sync(self._database.open, limiter=self._limiter)
 
     async def close(self) -> None:
         """Write what is still pending (best effort) and close the database."""
@@ -188,12 +215,17 @@ class JobJournal:
 
     async def load(self, *, result_bytes_in_memory: int | None = None) -> list[Job]:
         """Every stored job, oldest created first. Rows that cannot be decoded are skipped
-        (and logged); only an unreadable database raises JournalError. A finished job
+        (and logged); a damaged database is set aside (as in `open`) and nothing loaded;
+        only an unreadable one raises JournalError. A finished job
         stored in more than `result_bytes_in_memory` bytes comes without its result, as
         moved out of memory (`load_result` reads it back), as the runner does after a
         write."""
-        return await threads.run_sync(self._database.load, result_bytes_in_memory,
-                                      limiter=self._limiter)
+        try:
+            return await threads.run_sync(self._database.load, result_bytes_in_memory,
+                                          limiter=self._limiter)
+        except JournalDamaged as exc:
+            await self._set_aside(exc)
+            return []
 
     async def load_result(self, job_id: str) -> tuple[bool, Any]:
         """(found, result) of a job as last recorded, written or still pending."""

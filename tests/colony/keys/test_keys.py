@@ -112,7 +112,9 @@ def test_wrong_password_raises_wrong_password(tmp_path: Path) -> None:
     KeyStore.create(tmp_path, PASSWORD)
     with pytest.raises(WrongPassword) as info:
         KeyStore.open(tmp_path, "not the password")
-    assert str(info.value) == f"Wrong password for the key store at {tmp_path / 'keystore.json'}"
+    # A wrong password and a damaged file cannot be told apart: the sentence says both.
+    assert str(info.value) == ("Wrong password or damaged key store at "
+                               f"{tmp_path / 'keystore.json'}")
     assert "not the password" not in str(info.value)
 
 
@@ -172,11 +174,13 @@ def test_missing_and_corrupt_stores_are_clear_errors(tmp_path: Path) -> None:
         KeyStore.open(tmp_path, PASSWORD)
 
     path = tmp_path / "keystore.json"
-    for garbage in (b"", b"{not json", b"[]", b'{"format": "colony-actor/keystore"}'):
+    for garbage in (b"", b"{not json", b"[]", b'{"format": "colony-actor/keystore"}',
+                    b'{"format": "\xff\xfe"}'):
         path.write_bytes(garbage)
-        with pytest.raises(ColonyError, match="corrupt") as info:
+        with pytest.raises(ColonyError, match="damaged") as info:
             KeyStore.open(tmp_path, PASSWORD)
         assert not isinstance(info.value, WrongPassword)
+        assert "0xff" not in str(info.value)
 
 
 def test_tampered_ciphertext_does_not_decrypt(tmp_path: Path) -> None:
