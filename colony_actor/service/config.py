@@ -53,6 +53,8 @@ class NetworkSettings:
     concurrency: int = 16
     scratchpad_limit: int = 4 * 1024 * 1024
     claim_timeout_seconds: float = 2.0
+    # One record read (or a write's wait for its lock) that takes longer fails.
+    timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,7 @@ def _validate(settings: Settings) -> None:
         (settings.network.scratchpad_limit >= 1024, "network.scratchpad_limit must be >= 1024"),
         (settings.network.claim_timeout_seconds > 0,
          "network.claim_timeout_seconds must be positive"),
+        (settings.network.timeout_seconds > 0, "network.timeout_seconds must be positive"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),

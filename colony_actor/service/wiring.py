@@ -58,12 +58,15 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
-    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms)
+    net = settings.network
+    network = LocalNetwork(settings.network_dir, latency_ms=net.latency_ms,
+                           max_scratchpad_bytes=net.scratchpad_limit,
+                           timeout_seconds=net.timeout_seconds)
     colony = await Colony.open(settings.data_dir, network, keys,
-                               scratchpad_limit=settings.network.scratchpad_limit,
-                               concurrency=settings.network.concurrency,
+                               scratchpad_limit=net.scratchpad_limit,
+                               concurrency=net.concurrency,
                                search_timeout=settings.search.timeout_seconds,
-                               claim_timeout=settings.network.claim_timeout_seconds)
+                               claim_timeout=net.claim_timeout_seconds)
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:

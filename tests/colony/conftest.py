@@ -164,7 +164,14 @@ def any_network(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A network of each backend: sync tests run against both."""
     if request.param == "memory":
         return MemoryNetwork()
-    return LocalNetwork(tmp_path / "network")
+    return local_network(tmp_path / "network")
+
+
+def local_network(directory: Path, **options: Any) -> LocalNetwork:
+    """A LocalNetwork with the daemon's default settings, but for `options`."""
+    defaults = config.NetworkSettings()
+    return LocalNetwork(directory, **{"max_scratchpad_bytes": defaults.scratchpad_limit,
+                                      "timeout_seconds": defaults.timeout_seconds, **options})
 
 
 @pytest.fixture
