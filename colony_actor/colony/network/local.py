@@ -70,6 +70,7 @@ class NetworkStatistics:
 
     reads_waiting: int  # reads asked for and not yet taken into a thread call
     reads_abandoned: int  # thread calls given up on (stuck past their deadline) still running
+    reads_stalled: int  # reads held at an injected stall (`stall`)
 
 
 class LocalNetwork:
@@ -101,6 +102,8 @@ class LocalNetwork:
         self.fail_all: bool = False
         self._stalled: set[str] = set()
         self._unstalled = threading.Event()
+        self._held = 0  # reads held at a stall now (changed by worker threads)
+        self._held_lock = threading.Lock()
         self._reads: GroupedReads[tuple[RecordKind, str], Record] = GroupedReads(
             self._read_call, timeout_seconds=timeout_seconds, threads=READ_THREADS,
             timed_out=self._timed_out, stuck=self._stuck)
@@ -111,7 +114,8 @@ class LocalNetwork:
 
     def statistics(self) -> NetworkStatistics:
         reads = self._reads.statistics()
-        return NetworkStatistics(reads_waiting=reads.waiting, reads_abandoned=reads.abandoned)
+        return NetworkStatistics(reads_waiting=reads.waiting, reads_abandoned=reads.abandoned,
+                                 reads_stalled=self._held)
 
     def stall(self, *addresses: str) -> None:
         if self._unstalled.is_set():
@@ -186,9 +190,19 @@ class LocalNetwork:
             for kind, address in call.keys[len(call.outcomes):]:
                 call.outcomes.append((None, _unreadable(kind, address, exc)))
 
+    def _stall_here(self) -> None:
+        unstalled = self._unstalled
+        with self._held_lock:
+            self._held += 1
+        try:
+            unstalled.wait()
+        finally:
+            with self._held_lock:
+                self._held -= 1
+
     def _read_one(self, dir_fd: int | None, kind: RecordKind, address: str) -> Record | None:
         if address in self._stalled:
-            self._unstalled.wait()
+            self._stall_here()
         if dir_fd is None:
             return None
         cap = recordfile.max_file_size(self._content_cap(kind))

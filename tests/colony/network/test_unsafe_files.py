@@ -202,7 +202,8 @@ async def test_a_stuck_read_times_out_and_leaves_the_others_alone(
         if not net.statistics().reads_abandoned:
             break
         await trio.sleep(0.01)
-    assert net.statistics() == NetworkStatistics(reads_waiting=0, reads_abandoned=0)
+    assert net.statistics() == NetworkStatistics(reads_waiting=0, reads_abandoned=0,
+                                                 reads_stalled=0)
 
 
 async def test_a_read_stuck_in_its_thread_ends_at_once_when_cancelled(
