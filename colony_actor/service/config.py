@@ -44,6 +44,10 @@ class StorageSettings:
     data_dir: str = ""
 
 
+# A referenced pod may fill this many scratchpads by default (64 MiB at 4 MiB each).
+POD_CAP_SCRATCHPADS = 16
+
+
 @dataclass(frozen=True)
 class NetworkSettings:
     backend: str = "local"
@@ -55,6 +59,17 @@ class NetworkSettings:
     claim_timeout_seconds: float = 2.0
     # One record read (or a write's wait for its lock) that takes longer fails.
     timeout_seconds: float = 10.0
+    # A referenced pod larger than this is skipped; 0 means POD_CAP_SCRATCHPADS
+    # scratchpads' worth (`pod_cap_bytes`).
+    max_pod_bytes: int = 0
+    # References followed from one pod, and in all in one refresh_ref.
+    max_refs_per_pod: int = 1000
+    max_refs_per_refresh: int = 10000
+
+    @property
+    def pod_cap_bytes(self) -> int:
+        """The size cap of a referenced pod: `max_pod_bytes`, or the derived default."""
+        return self.max_pod_bytes or POD_CAP_SCRATCHPADS * self.scratchpad_limit
 
 
 @dataclass(frozen=True)
@@ -244,6 +259,10 @@ def _validate(settings: Settings) -> None:
         (settings.network.claim_timeout_seconds > 0,
          "network.claim_timeout_seconds must be positive"),
         (settings.network.timeout_seconds > 0, "network.timeout_seconds must be positive"),
+        (settings.network.max_pod_bytes >= 0, "network.max_pod_bytes must be >= 0"),
+        (settings.network.max_refs_per_pod >= 1, "network.max_refs_per_pod must be >= 1"),
+        (settings.network.max_refs_per_refresh >= 1,
+         "network.max_refs_per_refresh must be >= 1"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.jobs.queue_size >= 0, "jobs.queue_size must be >= 0"),
         (settings.jobs.retention_seconds > 0, "jobs.retention_seconds must be positive"),

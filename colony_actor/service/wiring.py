@@ -22,6 +22,7 @@ import trio
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.sync.refresh import PeerLimits
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
@@ -53,6 +54,12 @@ def runner_settings(settings: Settings) -> RunnerSettings:
                           result_bytes_in_memory=jobs.result_bytes_in_memory)
 
 
+def peer_limits(settings: Settings) -> PeerLimits:
+    net = settings.network
+    return PeerLimits(max_pod_bytes=net.pod_cap_bytes, max_refs_per_pod=net.max_refs_per_pod,
+                      max_refs_per_refresh=net.max_refs_per_refresh)
+
+
 @asynccontextmanager
 async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
@@ -66,7 +73,8 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                                scratchpad_limit=net.scratchpad_limit,
                                concurrency=net.concurrency,
                                search_timeout=settings.search.timeout_seconds,
-                               claim_timeout=net.claim_timeout_seconds)
+                               claim_timeout=net.claim_timeout_seconds,
+                               peer_limits=peer_limits(settings))
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:

@@ -21,7 +21,7 @@ from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.sync.replacing import replace_pods
-from colony_actor.service import config
+from colony_actor.service import config, wiring
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -186,6 +186,7 @@ SETTINGS: dict[str, Any] = {
     "concurrency": config.NetworkSettings().concurrency,
     "search_timeout": config.SearchSettings().timeout_seconds,
     "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
+    "peer_limits": wiring.peer_limits(config.Settings()),
 }
 
 
