@@ -36,7 +36,7 @@ from colony_actor.colony.store.poddata import serialize_lines
 from colony_actor.colony.sync.configpod import ConfigPod
 from colony_actor.colony.sync.progress import ProgressReporter
 from colony_actor.colony.sync.records import Records
-from colony_actor.colony.sync.refresh import Refresher
+from colony_actor.colony.sync.refresh import PeerLimits, Refresher
 from colony_actor.colony.sync.replacing import Replacer
 from colony_actor.colony.sync.upload import Uploader
 from colony_actor.colony.vocab import check_pod_name, normalize_address, normalize_subject
@@ -51,7 +51,7 @@ FULLTEXT_FILE: Final = "fulltext.sqlite3"
 class Colony:
     def __init__(self, graph: GraphStore, index: FullTextIndex | None, network: Network,
                  keys: KeyStore, *, scratchpad_limit: int, concurrency: int,
-                 search_timeout: float, claim_timeout: float) -> None:
+                 search_timeout: float, claim_timeout: float, peer_limits: PeerLimits) -> None:
         # Use `Colony.open`.
         self._graph = graph
         self._index = index
@@ -62,7 +62,7 @@ class Colony:
         self._records = Records(network, concurrency)
         config = ConfigPod(self._access, self._records, keys)
         self._refresher = Refresher(self._access, self._records, config,
-                                    Replacer(self._access))
+                                    Replacer(self._access), peer_limits)
         self._uploader = Uploader(self._access, self._records, keys, config,
                                   scratchpad_limit)
         self._searcher = Searcher(graph, index, search_timeout)
@@ -70,11 +70,12 @@ class Colony:
     @classmethod
     async def open(cls, data_dir: Path, network: Network, keys: KeyStore, *,
                    scratchpad_limit: int, concurrency: int, search_timeout: float,
-                   claim_timeout: float) -> Colony:
+                   claim_timeout: float, peer_limits: PeerLimits) -> Colony:
         """The colony whose store and index are in `data_dir`. `scratchpad_limit`: the
         largest record written, in bytes; `concurrency`: network calls at once;
         `search_timeout`: seconds a search may run; `claim_timeout`: seconds creating a pod
-        waits for the network to tell whether a fresh key is taken."""
+        waits for the network to tell whether a fresh key is taken; `peer_limits`: how
+        much of other people's data a refresh takes in."""
         if scratchpad_limit < MIN_SCRATCHPAD:
             raise InvalidInput(f"scratchpad_limit must be at least {MIN_SCRATCHPAD} bytes")
         if concurrency < 1:
@@ -96,7 +97,7 @@ class Colony:
         graph, index = await threads.run_sync(start)
         return cls(graph, index, network, keys, scratchpad_limit=scratchpad_limit,
                    concurrency=concurrency, search_timeout=search_timeout,
-                   claim_timeout=claim_timeout)
+                   claim_timeout=claim_timeout, peer_limits=peer_limits)
 
     @property
     def store(self) -> GraphStore:

@@ -52,6 +52,10 @@ class StorageSettings:
     data_dir: str = ""
 
 
+# A referenced pod may fill this many scratchpads by default (64 MiB at 4 MiB each).
+POD_CAP_SCRATCHPADS = 16
+
+
 @dataclass(frozen=True)
 class NetworkSettings:
     backend: str = "local"
@@ -68,6 +72,19 @@ class NetworkSettings:
     # means all four.
     fail_operations: str = ""
     failure_seed: int = 0
+    # One record read (or a write's wait for its lock) that takes longer fails.
+    timeout_seconds: float = 10.0
+    # A referenced pod larger than this is skipped; 0 means POD_CAP_SCRATCHPADS
+    # scratchpads' worth (`pod_cap_bytes`).
+    max_pod_bytes: int = 0
+    # References followed from one pod, and in all in one refresh_ref.
+    max_refs_per_pod: int = 1000
+    max_refs_per_refresh: int = 10000
+
+    @property
+    def pod_cap_bytes(self) -> int:
+        """The size cap of a referenced pod: `max_pod_bytes`, or the derived default."""
+        return self.max_pod_bytes or POD_CAP_SCRATCHPADS * self.scratchpad_limit
 
 
 @dataclass(frozen=True)
@@ -276,6 +293,11 @@ def _validate(settings: Settings) -> None:
          "server.allowed_hosts must be host names or IP addresses, without scheme or port "
          "(an IPv6 address in brackets)"),
         (0 <= settings.network.failure_rate <= 1, "network.failure_rate must be 0..1"),
+        (settings.network.timeout_seconds > 0, "network.timeout_seconds must be positive"),
+        (settings.network.max_pod_bytes >= 0, "network.max_pod_bytes must be >= 0"),
+        (settings.network.max_refs_per_pod >= 1, "network.max_refs_per_pod must be >= 1"),
+        (settings.network.max_refs_per_refresh >= 1,
+         "network.max_refs_per_refresh must be >= 1"),
         (settings.auth.token_ttl_seconds > 0, "auth.token_ttl_seconds must be positive"),
         (settings.auth.login_attempts_before_delay >= 1,
          "auth.login_attempts_before_delay must be >= 1"),

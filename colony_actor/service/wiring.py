@@ -24,6 +24,7 @@ from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.faults import FaultInjector, parse_operations
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.sync.refresh import PeerLimits
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
@@ -71,19 +72,29 @@ def runner_settings(settings: Settings) -> RunnerSettings:
                           record_timeout_seconds=jobs.record_timeout_seconds)
 
 
+def peer_limits(settings: Settings) -> PeerLimits:
+    net = settings.network
+    return PeerLimits(max_pod_bytes=net.pod_cap_bytes, max_refs_per_pod=net.max_refs_per_pod,
+                      max_refs_per_refresh=net.max_refs_per_refresh)
+
+
 @asynccontextmanager
 async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
-    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms,
+    net = settings.network
+    network = LocalNetwork(settings.network_dir, latency_ms=net.latency_ms,
+                           max_scratchpad_bytes=net.scratchpad_limit,
+                           timeout_seconds=net.timeout_seconds,
                            faults=network_faults(settings))
     try:
         colony = await Colony.open(settings.data_dir, network, keys,
-                                   scratchpad_limit=settings.network.scratchpad_limit,
-                                   concurrency=settings.network.concurrency,
+                                   scratchpad_limit=net.scratchpad_limit,
+                                   concurrency=net.concurrency,
                                    search_timeout=settings.search.timeout_seconds,
-                                   claim_timeout=settings.network.claim_timeout_seconds)
+                                   claim_timeout=net.claim_timeout_seconds,
+                                   peer_limits=peer_limits(settings))
     except Exception as exc:
         failure = store_failure(exc, settings.data_dir / STORE_DIR)
         if failure is None:

@@ -21,7 +21,7 @@ from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.sync.replacing import replace_pods
-from colony_actor.service import config
+from colony_actor.service import config, wiring
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -164,7 +164,14 @@ def any_network(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A network of each backend: sync tests run against both."""
     if request.param == "memory":
         return MemoryNetwork()
-    return LocalNetwork(tmp_path / "network")
+    return local_network(tmp_path / "network")
+
+
+def local_network(directory: Path, **options: Any) -> LocalNetwork:
+    """A LocalNetwork with the daemon's default settings, but for `options`."""
+    defaults = config.NetworkSettings()
+    return LocalNetwork(directory, **{"max_scratchpad_bytes": defaults.scratchpad_limit,
+                                      "timeout_seconds": defaults.timeout_seconds, **options})
 
 
 @pytest.fixture
@@ -179,6 +186,7 @@ SETTINGS: dict[str, Any] = {
     "concurrency": config.NetworkSettings().concurrency,
     "search_timeout": config.SearchSettings().timeout_seconds,
     "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
+    "peer_limits": wiring.peer_limits(config.Settings()),
 }
 
 

@@ -58,6 +58,8 @@ def test_job_time_limits(tmp_path: Path) -> None:
     ({"COLONY_ACTOR_SERVER_PORT": "70000"}, "server.port"),
     ({"COLONY_ACTOR_NETWORK_LATENCY_MS": "-1"}, "latency_ms"),
     ({"COLONY_ACTOR_AUTH_PUBLIC": "maybe"}, "auth.public"),
+    ({"COLONY_ACTOR_NETWORK_TIMEOUT_SECONDS": "0"}, "network.timeout_seconds"),
+    ({"COLONY_ACTOR_NETWORK_MAX_REFS_PER_POD": "0"}, "network.max_refs_per_pod"),
     ({"COLONY_ACTOR_JOBS_TIMEOUT_SECONDS_NOPE": "1"}, None),
 ])
 def test_bad_values_are_named(env: dict[str, str], fragment: str | None) -> None:
@@ -66,6 +68,14 @@ def test_bad_values_are_named(env: dict[str, str], fragment: str | None) -> None
         return
     with pytest.raises(config.ConfigError, match=fragment.replace(".", r"\.")):
         config.load(env=env)
+
+
+def test_the_pod_cap_is_derived_from_the_scratchpad_limit_unless_set() -> None:
+    assert config.load(env={}).network.pod_cap_bytes == 16 * 4 * 1024 * 1024
+    small = {"COLONY_ACTOR_NETWORK_SCRATCHPAD_LIMIT": "2048"}
+    assert config.load(env=small).network.pod_cap_bytes == 16 * 2048
+    assert config.load(env={**small, "COLONY_ACTOR_NETWORK_MAX_POD_BYTES": "5000"}
+                       ).network.pod_cap_bytes == 5000
 
 
 def test_bad_files(tmp_path: Path) -> None:

@@ -99,10 +99,17 @@ def tally(start: Tally, addresses: Sequence[str], outcomes: Sequence[PodOutcome]
 def with_malformed(start: Tally, references: Iterable[str]) -> Tally:
     """`start` with these malformed references skipped, each reported once."""
     skipped = list(start.skipped)
+    shown = {s.address for s in skipped}
     for raw in references:
-        if not any(s.address == raw for s in skipped):
+        if raw[:MALFORMED_SHOWN] not in shown:
+            shown.add(raw[:MALFORMED_SHOWN])
             skipped.append(Skipped(raw[:MALFORMED_SHOWN], MALFORMED_REASON))
     return replace(start, skipped=tuple(skipped))
+
+
+def with_skipped(start: Tally, skipped: Iterable[Skipped]) -> Tally:
+    """`start` with these reported as skipped (what a refresh did not follow, and why)."""
+    return replace(start, skipped=(*start.skipped, *skipped))
 
 
 def counted(start: Tally, refreshed: int = 0, unchanged: int = 0) -> Tally:

@@ -113,14 +113,18 @@ class Records:
         downloaded = await self.download(address, pointer)
         return await threads.run_sync(parse_downloaded, address, downloaded, parse_statements)
 
-    async def download(self, address: str, pointer: Pointer) -> list[bytes]:
+    async def download(self, address: str, pointer: Pointer,
+                       max_bytes: int | None = None) -> list[bytes]:
         """A pod's chunks, in order, from the records its pointer leads to (each chunk's
-        index read in a thread past the inline size: a chunk may hold megabytes)."""
+        index read in a thread past the inline size: a chunk may hold megabytes). Past
+        `max_bytes` of chunks, NetworkError: chunks are then fetched `concurrency` at a
+        time, so that at most that many more are read before the cap stops it."""
         if not is_address(pointer.target) or pointer.target != pointer.target.lower():
             raise NetworkError(f"Pod {address}'s pointer has a malformed target")
         first = await self.get_scratchpad(pointer.target)
         if first is None:
             raise NetworkError(f"Pod {address}'s first chunk {pointer.target} is missing")
+        size = _within(address, len(first.data), max_bytes)
         # Chunk 0 lists the first chunks, which may list more: read level by level.
         datas: dict[int, bytes] = {0: first.data}
         positions: dict[int, str] = {}
@@ -142,21 +146,35 @@ class Records:
             wanted = sorted(p for p in listed if p not in datas)
             if not wanted:
                 break
-            results = await gather([functools.partial(self.get_scratchpad, listed[p])
-                                    for p in wanted])
             fresh = []
-            for position, result in zip(wanted, results, strict=True):
-                if isinstance(result, Exception):
-                    raise NetworkError(f"Pod {address}'s chunk {listed[position]}: {result}")
-                if result is None:
-                    raise NetworkError(f"Pod {address}'s chunk {listed[position]} is missing")
-                datas[position] = result.data
-                fresh.append(result.data)
+            step = len(wanted) if max_bytes is None else self._concurrency
+            for start in range(0, len(wanted), step):
+                part = wanted[start:start + step]
+                results = await gather([functools.partial(self.get_scratchpad, listed[p])
+                                        for p in part])
+                for position, result in zip(part, results, strict=True):
+                    if isinstance(result, Exception):
+                        raise NetworkError(
+                            f"Pod {address}'s chunk {listed[position]}: {result}")
+                    if result is None:
+                        raise NetworkError(
+                            f"Pod {address}'s chunk {listed[position]} is missing")
+                    size = _within(address, size + len(result.data), max_bytes)
+                    datas[position] = result.data
+                    fresh.append(result.data)
         try:
             chunks.check_sequence(positions, MAX_REMOTE_CHUNKS)
         except InvalidInput as exc:
             raise NetworkError(f"Pod {address} has a malformed chunk index: {exc}") from None
         return [datas[p] for p in sorted(datas)]
+
+
+def _within(address: str, size: int, max_bytes: int | None) -> int:
+    """`size`, the bytes of a pod downloaded so far, if within `max_bytes`."""
+    if max_bytes is not None and size > max_bytes:
+        raise NetworkError(f"Pod {address} holds more than {max_bytes} bytes, the cap for a "
+                           f"referenced pod (network.max_pod_bytes)")
+    return size
 
 
 def parse_downloaded(address: str, downloaded: list[bytes], parse: Callable[[bytes], T]) -> T:

@@ -6,14 +6,17 @@ done), takes a newer registry, then every own pod whose pointer counter is above
 held. refresh_ref then walks the references breadth first (generations.py), each
 generation's pods fetched at once (a bounded number in flight), each pod stored at the
 least depth it was reached at. A pod with local changes waiting for upload is never
-replaced; a pod that cannot be fetched is skipped and reported, never fatal. This module
-must never hold the write lock across network I/O.
+replaced; a pod that cannot be fetched is skipped and reported, never fatal. Peers choose
+what they publish and reference, so the walk is bounded (`PeerLimits`): a referenced pod
+over its size cap is skipped, and references past the fan-out caps are not followed, each
+reported. This module must never hold the write lock across network I/O.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from colony_actor.colony.errors import ColonyError, InvalidInput
@@ -30,6 +33,7 @@ from colony_actor.colony.sync.outcome import (
     counted,
     tally,
     with_malformed,
+    with_skipped,
 )
 from colony_actor.colony.sync.progress import Progress, ProgressReporter
 from colony_actor.colony.sync.records import Records
@@ -38,14 +42,24 @@ from colony_actor.runtime.concurrency import gather
 from colony_actor.runtime.timestamps import now_stored
 
 
+@dataclass(frozen=True)
+class PeerLimits:
+    """How much of other people's data a refresh takes in."""
+
+    max_pod_bytes: int  # a referenced pod larger than this is skipped
+    max_refs_per_pod: int  # references of one pod looked at
+    max_refs_per_refresh: int  # references followed in one refresh_ref
+
+
 class Refresher:
     def __init__(self, access: StoreAccess, records: Records, config: ConfigPod,
-                 replacer: Replacer) -> None:
+                 replacer: Replacer, limits: PeerLimits) -> None:
         self._access = access
         self._graph = access.graph
         self._records = records
         self._config = config
         self._replacer = replacer
+        self._limits = limits
 
     async def refresh_cache(self, progress: ProgressReporter) -> dict[str, Any]:
         own = await self._refresh_own(Progress(progress, "Refreshed")) or Tally()
@@ -61,11 +75,14 @@ class Refresher:
         visited = frozenset({self._config.address, *frontier})
         generation = 0
         reached = 0
+        budget = self._limits.max_refs_per_refresh
         while frontier and generation < generations.bound(depth):
             generation += 1
-            references = await self._access.read(self._graph.refs_of, frontier)
-            found = generations.next_generation(references, visited)
-            result = with_malformed(result, found.malformed)
+            references = await self._access.read(references_by_pod, self._graph, frontier)
+            found = generations.next_generation(
+                references, visited, per_pod=self._limits.max_refs_per_pod, budget=budget)
+            budget -= len(found.following) + len(found.malformed)
+            result = with_skipped(with_malformed(result, found.malformed), found.cut)
             visited = found.visited
             if not found.following:
                 break
@@ -139,11 +156,18 @@ class Refresher:
             return PodOutcome.unchanged()
         if held.pending:
             return PodOutcome.kept()
+        # The user's own pods (no depth) are theirs to size; a referenced one is capped.
+        cap = None if depth is None else self._limits.max_pod_bytes
         try:
-            downloaded = await self._records.download(address, pointer)
+            downloaded = await self._records.download(address, pointer, cap)
             return await self._replacer.replace(address, downloaded, pointer.counter, depth)
         except ColonyError as exc:
             return PodOutcome.failed(exc)
+
+
+def references_by_pod(graph: GraphStore, addresses: Sequence[str]) -> dict[str, list[str]]:
+    """(In a thread.) Each pod's raw references, in order, for the next generation."""
+    return {address: graph.refs_of([address]) for address in addresses}
 
 
 def set_depths(graph: GraphStore, depths: dict[str, int]) -> None:

@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from colony_actor.colony.errors import NetworkError
 from colony_actor.colony.network.base import Pointer, Scratchpad, address_of
 from colony_actor.colony.network.faults import FaultInjector, parse_operations
-from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.service import config, wiring
+from tests.colony.conftest import local_network
 
 TARGET = "ab" * 32
 
@@ -22,8 +22,8 @@ def key_for(n: int) -> Ed25519PrivateKey:
 
 
 async def test_a_named_operation_fails_and_the_others_work(tmp_path: Path) -> None:
-    net = LocalNetwork(tmp_path / "net",
-                       faults=FaultInjector(1.0, parse_operations("put_pointer"), seed=0))
+    net = local_network(tmp_path / "net",
+                        faults=FaultInjector(1.0, parse_operations("put_pointer"), seed=0))
     key = key_for(0)
     await net.put_scratchpad(Scratchpad.signed(key, b"data", 1))
     with pytest.raises(NetworkError, match="Injected failure of put_pointer"):
@@ -37,7 +37,7 @@ async def test_a_named_operation_fails_and_the_others_work(tmp_path: Path) -> No
 
 async def outcomes(directory: Path, seed: int, calls: int = 60) -> list[bool]:
     """Which of `calls` pointer reads failed, at a rate of one half."""
-    net = LocalNetwork(directory, faults=FaultInjector(0.5, seed=seed))
+    net = local_network(directory, faults=FaultInjector(0.5, seed=seed))
     failed = []
     for n in range(calls):
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import inspect
+import math
 import os
 import stat
 import sys
@@ -23,13 +24,15 @@ from colony_actor.colony.errors import BadSignature, NetworkError, StaleCounter
 from colony_actor.colony.network.base import Network, Pointer, Scratchpad, address_of
 from colony_actor.colony.network.local import LocalNetwork
 
+from ..conftest import local_network
+
 TARGET = "ab" * 32
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
 def net(tmp_path: Path) -> LocalNetwork:
-    return LocalNetwork(tmp_path / "net")
+    return local_network(tmp_path / "net")
 
 
 @pytest.fixture
@@ -190,7 +193,8 @@ async def test_counter_out_of_range_is_refused(net: LocalNetwork,
 async def test_latency_is_applied_before_each_call(tmp_path: Path, key: Ed25519PrivateKey,
                                                    autojump_clock: trio.testing.MockClock,
                                                    ) -> None:
-    net = LocalNetwork(tmp_path / "net", latency_ms=1000)
+    # No read deadline: the mock clock would jump to it while a read waits for its thread.
+    net = local_network(tmp_path / "net", latency_ms=1000, timeout_seconds=math.inf)
     path = net.directory / "pointers" / address_of(key)
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
@@ -276,7 +280,8 @@ _WRITER = textwrap.dedent("""
     from colony_actor.colony.network.local import LocalNetwork
 
     async def main() -> None:
-        net = LocalNetwork(Path(sys.argv[1]))
+        net = LocalNetwork(Path(sys.argv[1]), max_scratchpad_bytes=1 << 20,
+                           timeout_seconds=60)
         key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(sys.argv[2]))
         for counter in range(int(sys.argv[3]), 81, 2):
             try:
