@@ -4,7 +4,6 @@ ours serve the same operations: the README's job flow runs on both against a rea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
