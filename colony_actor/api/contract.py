@@ -78,7 +78,7 @@ BODY: Final = (errors.INVALID_REQUEST, errors.PAYLOAD_TOO_LARGE,
 STORAGE: Final = (errors.INSUFFICIENT_STORAGE, errors.STORAGE_UNAVAILABLE)
 START: Final = (errors.INVALID_REQUEST, errors.JOB_CREATION_FAILED,
                 errors.IDEMPOTENCY_KEY_REUSED, errors.SHUTTING_DOWN,
-                errors.STORAGE_UNAVAILABLE, errors.POD_NOT_FOUND, *CHANGE)
+                errors.STORAGE_UNAVAILABLE, *CHANGE)
 SYNCHRONOUS: Final = (errors.INVALID_REQUEST, errors.JOB_CREATION_FAILED,
                       errors.POD_NOT_FOUND, errors.SHUTTING_DOWN, errors.STORAGE_UNAVAILABLE,
                       errors.OPERATION_FAILED, errors.TIMEOUT)
@@ -117,14 +117,19 @@ def _arguments(job_type: catalogue.JobType) -> tuple[Param, ...]:
     return _ARGUMENTS[job_type.argument] if job_type.argument is not None else ()
 
 
+def _label(job_type: catalogue.JobType) -> str:
+    """What the job does, from its start message ("Cache refresh job started...")."""
+    return job_type.start_message.split(" job ")[0].lower()
+
+
 def _start(job_type: catalogue.JobType) -> Operation:
     query = job_type.argument is Argument.QUERY
     return Operation(
-        f"Start a {job_type.name} job ({job_type.start_message.split(' job')[0].lower()})",
-        "jobs",
+        f"Start a job: {_label(job_type)} (`{job_type.name}`)", "jobs",
         Answer(202, "The job is accepted; follow it at Location", models.JobStarted,
                headers=("Location",)),
-        START + (BODY if query else ()),
+        START + (BODY if query else ())
+        + ((errors.POD_NOT_FOUND,) if job_type.argument is Argument.POD else ()),
         (*_arguments(job_type), QUEUE, IDEMPOTENCY),
         body=SEARCH_BODY if query else None, body_required=False)
 
@@ -133,7 +138,8 @@ def _synchronous(job_type: catalogue.JobType) -> Operation:
     search = job_type.argument is Argument.QUERY
     changes = job_type.synchronous is not None and job_type.synchronous[0] != "GET"
     return Operation(
-        f"Run a {job_type.name} job and answer its result (waits for it)", "synchronous",
+        f"{_label(job_type).capitalize()}, synchronously: runs a `{job_type.name}` job and "
+        "answers its result", "synchronous",
         Answer(200, "The operation's result", schema=_ANY),
         SYNCHRONOUS + CHANGE if changes else SYNCHRONOUS,
         SYNC_SEARCH if search else _arguments(job_type))
