@@ -27,7 +27,7 @@ Address = Annotated[str, Meta(pattern="^[0-9a-f]{64}$",
 
 
 class Error(msgspec.Struct):
-    """Every error answer (API.md §1): a code, a sentence, the time; some carry more."""
+    """Every error answer: a code, a sentence, the time; some carry more."""
 
     error: Annotated[str, Meta(description="The code: see the table of errors")]
     message: Annotated[str, Meta(description="What went wrong, in one sentence")]
@@ -63,7 +63,7 @@ class Health(msgspec.Struct):
 
 
 class Job(msgspec.Struct):
-    """A job (API.md §2). `version` grows with every change (long-poll `since`, SSE ids)."""
+    """A job. `version` grows with every change (long-poll `since`, SSE ids)."""
 
     id: str
     job_type: JobTypeName
