@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.e2e.daemon import Daemon
 
-EXAMPLES = 8
+EXAMPLES = 5
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
 
