@@ -10,6 +10,7 @@ import structlog
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from colony_actor.api import prefixes
 from colony_actor.api.access_log import AccessLog
 from colony_actor.api.capacity import Capacity, StreamCap
 from colony_actor.api.encoding import Bodies
@@ -50,7 +51,7 @@ def create_app(services: Services) -> QuartTrio:
     async def require_token() -> None:
         if request.path == "/metrics" and request.remote_addr not in LOOPBACK:
             pass  # metrics are public on loopback only; elsewhere they need a token
-        elif not request.path.startswith("/api/v1") or services.settings.auth.public:
+        elif not prefixes.needs_token(request.path) or services.settings.auth.public:
             return
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
@@ -77,6 +78,7 @@ def create_app(services: Services) -> QuartTrio:
     synchronous.register(app, services, bodies)
     pods.register(app, services, bodies)
     system.register(app, services)
+    prefixes.add_aliases(app)
     return app
 
 

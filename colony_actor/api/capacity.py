@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from colony_actor.api.access_log import ASGIApp, Receive, Scope, Send
 from colony_actor.api.errors import OVERLOADED
+from colony_actor.api.routes import COLONYD_API
 from colony_actor.api.routes.jobs import JOBS
 from colony_actor.runtime import timestamps
 from colony_actor.service.metrics import Metrics
@@ -35,7 +36,7 @@ MIN_RESERVE = 64
 # not descriptors, is what runs out.
 DERIVED_CEILING = 4096
 
-_EVENTS = re.compile(re.escape(JOBS) + r"/[^/]+/events")
+_EVENTS = re.compile(f"(?:{re.escape(JOBS)}|{re.escape(COLONYD_API)}/jobs)" + r"/[^/]+/events")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ import re
 from colony_actor.service.catalogue import Argument
 
 API = "/api/v1"
+# colonyd's name for API (api/prefixes.py serves every route of API under it too).
+COLONYD_API = "/colony-0"
 # A path argument that may hold slashes (a subject such as `ant://...`, a pod's name).
 _SLASHED = frozenset({Argument.POD, Argument.SUBJECT})
 

@@ -15,7 +15,7 @@ from quart_trio import QuartTrio
 from colony_actor.api import params
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import JOB_NOT_COMPLETED, ApiError, invalid
-from colony_actor.api.routes import API, rule
+from colony_actor.api.routes import API, COLONYD_API, rule
 from colony_actor.jobs.errors import JobNotFound
 from colony_actor.jobs.lifecycle import Job, JobStatus
 from colony_actor.jobs.runner import JobRequest, JobRunner
@@ -56,7 +56,9 @@ async def start_job(services: Services, build: Builder) -> Response:
                         "message": job_request.start_message,
                         "timestamp": timestamps.wire(job.created_at)})
     response.status_code = 202
-    response.headers["Location"] = f"{JOBS}/{job.id}"
+    # Under the prefix the client used: colonyd's `/colony-0` or ours.
+    root = COLONYD_API if request.path.startswith(COLONYD_API + "/") else API
+    response.headers["Location"] = f"{root}/jobs/{job.id}"
     return response
 
 
