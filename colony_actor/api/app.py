@@ -10,7 +10,7 @@ import structlog
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from colony_actor.api.access_log import AccessLog
+from colony_actor.api.access_log import AccessLog, routes_of
 from colony_actor.api.capacity import Capacity, StreamCap
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import (
@@ -83,8 +83,9 @@ def create_app(services: Services) -> QuartTrio:
 def asgi(services: Services, capacity: Capacity | None = None) -> Any:
     """The app wrapped in the keep-alive guard (and, given `capacity`, the event streams'
     cap) and the access log: what hypercorn serves."""
-    app: Any = create_app(services)
+    quart = create_app(services)
+    app: Any = quart
     if capacity is not None:
         app = StreamCap(app, capacity)
     return AccessLog(KeepAliveGuard(app, services.settings.server.max_body_bytes),
-                     services.metrics)
+                     services.metrics, routes_of(quart.url_map))

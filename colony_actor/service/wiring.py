@@ -31,6 +31,7 @@ from colony_actor.service import inventory
 from colony_actor.service.config import Settings
 from colony_actor.service.identity import STORE_DIR
 from colony_actor.service.metrics import Metrics
+from colony_actor.service.observed_network import ObservedNetwork
 from colony_actor.service.services import Services
 from colony_actor.service.startup import Failure, StartupError, store_failure
 from colony_actor.service.tokens import TokenAuthority
@@ -76,8 +77,10 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                  ) -> AsyncIterator[Services]:
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
-    network = LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms,
-                           faults=network_faults(settings))
+    metrics = Metrics()
+    network = ObservedNetwork(
+        LocalNetwork(settings.network_dir, latency_ms=settings.network.latency_ms,
+                     faults=network_faults(settings)), metrics)
     try:
         colony = await Colony.open(settings.data_dir, network, keys,
                                    scratchpad_limit=settings.network.scratchpad_limit,
@@ -92,12 +95,12 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:
-            metrics = Metrics()
             runner = JobRunner(runner_settings(settings),
                                listeners=[metrics.observe_job, journal.record],
                                drop_listeners=[journal.drop], result_store=journal,
                                durable_starts=True)
             journal.on_stored = runner.result_stored
+            metrics.watch_runner(runner)
             services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
                                 metrics=metrics, journal=journal)
             yield services
