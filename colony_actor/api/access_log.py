@@ -55,10 +55,11 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None,
-                 route_of: RouteOf | None = None) -> None:
+                 url_map: Map | None = None) -> None:
+        """`url_map`: the app's routes, to name each request's route template."""
         self.app = app
         self.metrics = metrics
-        self.route_of = route_of
+        self.route_of = routes_of(url_map) if url_map is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

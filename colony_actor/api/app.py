@@ -10,7 +10,7 @@ import structlog
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from colony_actor.api.access_log import AccessLog, routes_of
+from colony_actor.api.access_log import AccessLog
 from colony_actor.api.capacity import Capacity, StreamCap
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import (
@@ -88,4 +88,4 @@ def asgi(services: Services, capacity: Capacity | None = None) -> Any:
     if capacity is not None:
         app = StreamCap(app, capacity)
     return AccessLog(KeepAliveGuard(app, services.settings.server.max_body_bytes),
-                     services.metrics, routes_of(quart.url_map))
+                     services.metrics, quart.url_map)

@@ -16,7 +16,7 @@ import trio
 from quart_trio import QuartTrio
 
 from colony_actor.api import request_log
-from colony_actor.api.access_log import AccessLog, routes_of
+from colony_actor.api.access_log import AccessLog
 from colony_actor.service.metrics import Metrics
 
 log = structlog.get_logger("tests.request_log")
@@ -87,7 +87,7 @@ async def _call(app: Any, path: str, request_id: bytes | None = None
 
 async def test_every_line_of_a_request_carries_its_id(lines: io.StringIO) -> None:
     quart = _app()
-    app = AccessLog(quart, Metrics(), routes_of(quart.url_map))
+    app = AccessLog(quart, Metrics(), quart.url_map)
     answers: dict[str, tuple[int, dict[bytes, bytes]]] = {}
 
     async def one(name: str) -> None:
@@ -114,7 +114,7 @@ async def test_every_line_of_a_request_carries_its_id(lines: io.StringIO) -> Non
 async def test_an_unknown_route_gets_one_label(lines: io.StringIO) -> None:
     quart = _app()
     metrics = Metrics()
-    app = AccessLog(quart, metrics, routes_of(quart.url_map))
+    app = AccessLog(quart, metrics, quart.url_map)
     for n in range(3):
         status, _ = await _call(app, f"/nothing/{n}")
         assert status == 404
