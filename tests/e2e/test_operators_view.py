@@ -19,7 +19,7 @@ import pytest
 
 from tests.e2e.daemon import Daemon, wait_terminal
 
-LATENCY_MS = 100
+LATENCY_MS = 200
 SUBJECT = "c0ffee00" * 8
 DATA = {"@context": {"schema": "http://schema.org/"}, "@type": "schema:MusicAlbum",
         "schema:name": "Abbey Road", "schema:byArtist": "The Beatles"}
@@ -150,6 +150,18 @@ def test_the_202_line_carries_the_request_id_and_the_job_id(scene: Scene) -> Non
     assert len(lines) == 1
     assert lines[0]["job_id"] == job_id
     assert lines[0]["status"] == 202 and lines[0]["route"] == "/api/v1/jobs/cache/upload"
+
+
+def test_a_synchronous_run_s_line_carries_its_job_id(scene: Scene) -> None:
+    request_id = uuid.uuid4().hex
+    with scene.daemon.client() as client:
+        answer = client.put("/api/v1/cache", headers={"X-Request-ID": request_id})
+        assert answer.status_code == 200, answer.text
+        newest = client.get("/api/v1/jobs", params={"limit": 1}).json()
+    line = next(e for e in _events_with(scene.daemon, request_id)
+                if e["event"] == "http_request")
+    assert line["status"] == 200 and line["route"] == "/api/v1/cache"
+    assert line["job_id"] == newest["jobs"][0]["id"]
 
 
 def test_a_refused_request_s_line_says_why(scene: Scene) -> None:
