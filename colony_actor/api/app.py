@@ -85,8 +85,9 @@ def create_app(services: Services) -> QuartTrio:
 def asgi(services: Services, capacity: Capacity | None = None) -> Any:
     """The app wrapped in the keep-alive guard (and, given `capacity`, the event streams'
     cap) and the access log: what hypercorn serves."""
-    app: Any = create_app(services)
+    quart = create_app(services)
+    app: Any = quart
     if capacity is not None:
         app = StreamCap(app, capacity)
     return AccessLog(KeepAliveGuard(app, services.settings.server.max_body_bytes),
-                     services.metrics)
+                     services.metrics, quart.url_map)

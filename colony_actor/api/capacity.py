@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from colony_actor.api import request_log
 from colony_actor.api.access_log import ASGIApp, Receive, Scope, Send
 from colony_actor.api.errors import OVERLOADED
 from colony_actor.api.routes import COLONYD_API
@@ -194,6 +195,7 @@ class StreamCap:
             await self.app(scope, receive, send)
             return
         if not self.capacity.take_stream():
+            request_log.note_error(CODE)
             body = overloaded_body(self.capacity.message("stream"))
             await send({"type": "http.response.start", "status": 503,
                         "headers": overloaded_headers(body)})

@@ -15,6 +15,7 @@ from typing import Any, Final
 from quart import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from colony_actor.api import request_log
 from colony_actor.colony.errors import (
     ColonyError,
     InvalidInput,
@@ -116,7 +117,8 @@ def invalid(message: str, **extra: Any) -> ApiError:
 
 
 def response_of(error: ApiError) -> Response:
-    """The answer of an ApiError, its headers included."""
+    """The answer of an ApiError, its headers included (its code noted for the access log)."""
+    request_log.note_error(error.code)
     body = {"error": error.code, "message": error.message,
             "timestamp": timestamps.now_wire(), **error.extra}
     response = jsonify(body)

@@ -32,6 +32,7 @@ from colony_actor.service import inventory
 from colony_actor.service.config import Settings
 from colony_actor.service.identity import STORE_DIR
 from colony_actor.service.metrics import Metrics
+from colony_actor.service.observed_network import ObservedNetwork
 from colony_actor.service.services import Services
 from colony_actor.service.startup import Failure, StartupError, store_failure
 from colony_actor.service.tokens import TokenAuthority
@@ -84,10 +85,12 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
     """The daemon's parts, open; closed (shielded) when the block ends. Nothing runs yet:
     `start` starts the journal's writer and the runner."""
     net = settings.network
-    network = LocalNetwork(settings.network_dir, latency_ms=net.latency_ms,
-                           max_scratchpad_bytes=net.scratchpad_limit,
-                           timeout_seconds=net.timeout_seconds,
-                           faults=network_faults(settings))
+    metrics = Metrics()
+    network = ObservedNetwork(
+        LocalNetwork(settings.network_dir, latency_ms=net.latency_ms,
+                     max_scratchpad_bytes=net.scratchpad_limit,
+                     timeout_seconds=net.timeout_seconds,
+                     faults=network_faults(settings)), metrics)
     try:
         colony = await Colony.open(settings.data_dir, network, keys,
                                    scratchpad_limit=net.scratchpad_limit,
@@ -103,12 +106,12 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:
-            metrics = Metrics()
             runner = JobRunner(runner_settings(settings),
                                listeners=[metrics.observe_job, journal.record],
                                drop_listeners=[journal.drop], result_store=journal,
                                durable_starts=True)
             journal.on_stored = runner.result_stored
+            metrics.watch_runner(runner)
             services = Services(runner=runner, colony=colony, auth=auth, settings=settings,
                                 metrics=metrics, journal=journal)
             yield services

@@ -12,7 +12,7 @@ from typing import Any
 from quart import Response, jsonify, request
 from quart_trio import QuartTrio
 
-from colony_actor.api import params
+from colony_actor.api import params, request_log
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import JOB_NOT_COMPLETED, ApiError, invalid
 from colony_actor.api.routes import API, COLONYD_API, rule
@@ -52,6 +52,7 @@ async def start_job(services: Services, build: Builder) -> Response:
     job_request = build(queue=params.flag("queue"), idempotency_key=key,
                         fingerprint=await fingerprint())
     job = await services.runner.start(job_request)
+    request_log.note_job(job.id)
     response = jsonify({"job_id": job.id, "status": JobStatus.PENDING.value,
                         "message": job_request.start_message,
                         "timestamp": timestamps.wire(job.created_at)})

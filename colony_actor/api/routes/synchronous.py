@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from quart import Response
 from quart_trio import QuartTrio
 
-from colony_actor.api import errors, params
+from colony_actor.api import errors, params, request_log
 from colony_actor.api.encoding import Bodies
 from colony_actor.api.errors import ApiError
 from colony_actor.api.routes import API, rule
@@ -30,6 +30,7 @@ _FAILURES = {FailureKind.INVALID_REQUEST: errors.INVALID_REQUEST,
 
 async def run_sync(services: Services, bodies: Bodies, job_request: JobRequest) -> Response:
     job = await services.runner.run_to_completion(job_request)
+    request_log.note_job(job.id)
     if job.status is JobStatus.COMPLETED:
         return await bodies.response(await bodies.result(job))
     code = _FAILURES.get(job.error_kind or FailureKind.OPERATION_FAILED,
