@@ -83,7 +83,8 @@ def _watch(client: ColonyClient, job_id: str, args: argparse.Namespace,
     columns = (TextColumn("{task.description}"), BarColumn(),
                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=ERR, transient=True) as bar:
+        with Progress(*columns, console=ERR, transient=True,
+                      disable=not ERR.is_terminal) as bar:
             task = bar.add_task(description, total=1.0)
             for job in client.follow(job_id):
                 bar.update(task, completed=float(job.get("progress", 0.0)),

@@ -145,7 +145,8 @@ def _run(subcommands: argparse._SubParsersAction[Parser],
     forms.add_argument("--predicate", dest="predicate_uri", metavar="URI",
                        help="subjects with this property, e.g. http://schema.org/name")
     forms.add_argument("--sparql", metavar="QUERY", help="a read-only SPARQL query")
-    forms.add_argument("--browse", action="store_true", help="list subjects with their name, type and size")
+    forms.add_argument("--browse", action="store_true",
+                       help="list subjects with their name, type and size")
     search.add_argument("--limit", type=_count(1, MAX_LIMIT),
                         help=f"at most this many results, 1 to {MAX_LIMIT} (default: the "
                              "daemon's, 50 as shipped)")

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.table import Table
 
-OUT = Console(soft_wrap=True, highlight=False)
+
+# On a terminal, tables fit its width; into a pipe or a file, rows are never cut or
+# folded, so that grep, awk and copy-paste see whole ids and addresses.
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit 1 here; the entry point gives a closed pipe its own code.
+        raise BrokenPipeError
+
+
+OUT = _Console(highlight=False, width=None if sys.stdout.isatty() else 4096)
 
 
 def as_json(data: Any) -> None:
@@ -26,7 +35,21 @@ def line(text: str) -> None:
 
 
 def _table(*columns: str) -> Table:
-    return Table(*columns, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    return Table(*columns, box=None, pad_edge=False, show_edge=False, padding=(0, 2, 0, 0),
+                 header_style="bold")
+
+
+def age(stamp: str, now: datetime | None = None) -> str:
+    """How long ago an RFC 3339 time was, as kubectl shows it: 12s, 5m, 3h, 2d."""
+    try:
+        then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return "?"
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _print(table: Table) -> None:
@@ -38,16 +61,19 @@ def jobs(found: list[dict[str, Any]]) -> None:
     if not found:
         line("No jobs.")
         return
-    table = _table("ID", "TYPE", "STATUS", "PROGRESS", "CREATED", "MESSAGE")
-    # Whole ids, never cut or folded, so that one can be copied into `cancel` or `follow`.
-    table.columns[0].no_wrap = True
-    table.columns[0].min_width = max(len(str(job["id"])) for job in found)
-    table.columns[4].no_wrap = True
-    table.columns[5].overflow = "ellipsis"
+    table = _table("ID", "TYPE", "STATUS", "DONE", "AGE", "MESSAGE")
+    # Whole ids, never cut or folded, so that one can be copied into `cancel` or `follow`;
+    # on a narrow terminal the message gives way first.
+    for column, text in zip(table.columns[:5], ("0" * 36, "getsubjectdata", "cancelled",
+                                                "100%", "59m"), strict=True):
+        column.no_wrap = True
+        column.min_width = len(text) if column.header != "ID" else max(
+            len(str(job["id"])) for job in found)
     table.columns[5].no_wrap = True
+    table.columns[5].overflow = "ellipsis"
     for job in found:
         table.add_row(str(job["id"]), str(job["job_type"]), str(job["status"]),
-                      f"{job['progress']:.0%}", str(job["created_at"])[:19].replace("T", " "),
+                      f"{job['progress']:.0%}", age(str(job["created_at"])),
                       str(job.get("message") or ""))
     _print(table)
 
@@ -56,11 +82,14 @@ def pods(found: list[dict[str, Any]]) -> None:
     if not found:
         line("No pods.")
         return
-    table = _table("ADDRESS", "NAME", "DEPTH", "MODIFIED")
-    table.columns[0].no_wrap = True
+    table = _table("NAME", "DEPTH", "ADDRESS")
+    # Whole addresses, so that one can be copied; long names fold instead.
+    table.columns[0].overflow = "fold"
+    table.columns[2].no_wrap = True
+    table.columns[2].min_width = max(len(str(pod.get("address", ""))) for pod in found)
     for pod in found:
-        table.add_row(str(pod.get("address", "")), str(pod.get("name") or ""),
-                      str(pod.get("depth", "")), str(pod.get("modified_at") or ""))
+        table.add_row(str(pod.get("name") or ""), str(pod.get("depth", "")),
+                      str(pod.get("address", "")))
     _print(table)
 
 
@@ -89,8 +118,9 @@ def result(outcome: Any) -> None:
         count = bindings(outcome["sparql_results"])
         pods_found = outcome.get("pods_found") or []
         total = outcome.get("result_count", count)
-        line(f"{total} result{'' if total == 1 else 's'} in {len(pods_found)} "
-             f"pod{'' if len(pods_found) == 1 else 's'}.")
+        where = (f" in {len(pods_found)} pod{'' if len(pods_found) == 1 else 's'}"
+                 if pods_found else "")
+        line(f"{total} result{'' if total == 1 else 's'}{where}.")
         return
     if isinstance(outcome, dict) and "head" in outcome and "results" in outcome:
         count = bindings(outcome)
