@@ -22,6 +22,7 @@ class Exit(enum.IntEnum):
     DAEMON_ERROR = 9
     JOB_CANCELLED = 10
     NOT_FINISHED = 11
+    BUG = 70
     INTERRUPTED = 130
     BROKEN_PIPE = 141
 
@@ -39,6 +40,7 @@ CODES: dict[Exit, str] = {
     Exit.DAEMON_ERROR: "the daemon failed or answered strangely (5xx)",
     Exit.JOB_CANCELLED: "the job was cancelled",
     Exit.NOT_FINISHED: "`result` of a job that is still pending or running",
+    Exit.BUG: "an unexpected failure of the command itself (a bug: please report it)",
     Exit.INTERRUPTED: "Ctrl-C (a started job keeps running unless --cancel-on-interrupt)",
     Exit.BROKEN_PIPE: "the reader of the output went away (e.g. `| head`); nothing printed",
 }

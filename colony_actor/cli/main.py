@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         jobs.say("Interrupted.")
         return int(Exit.INTERRUPTED)
+    except Exception as exc:  # a bug of ours: still one sentence, with what to report
+        jobs.say(f"colony-actor failed unexpectedly ({type(exc).__name__}: {exc}); "
+                 "this is a bug, please report it with the command you ran.")
+        return int(Exit.BUG)
 
 
 if __name__ == "__main__":

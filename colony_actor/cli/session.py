@@ -44,7 +44,10 @@ def _password(args: argparse.Namespace, client: ColonyClient) -> tuple[str, str]
         raise NoPassword(
             f"No password: give --password-file, set ${locations.PASSWORD_ENV}, or run on a "
             f"terminal to be asked (there is no {locations.password_file(data_dir)}).")
-    typed = getpass.getpass(f"Password for the daemon at {client.url}: ")
+    try:
+        typed = getpass.getpass(f"Password for the daemon at {client.url}: ")
+    except EOFError:
+        typed = ""
     if not typed:
         raise NoPassword("No password was typed.")
     return typed, "the prompt"
