@@ -61,20 +61,23 @@ def jobs(found: list[dict[str, Any]]) -> None:
     if not found:
         line("No jobs.")
         return
-    table = _table("ID", "TYPE", "STATUS", "DONE", "AGE", "MESSAGE")
     # Whole ids, never cut or folded, so that one can be copied into `cancel` or `follow`;
-    # on a narrow terminal the message gives way first.
-    for column, text in zip(table.columns[:5], ("0" * 36, "getsubjectdata", "cancelled",
-                                                "100%", "59m"), strict=True):
+    # the message takes what width is left, and is left out on a terminal too narrow for it.
+    rows = [(str(job["id"]), str(job["job_type"]), str(job["status"]),
+             f"{job['progress']:.0%}", age(str(job["created_at"])),
+             str(job.get("message") or "")) for job in found]
+    headers = ("ID", "TYPE", "STATUS", "DONE", "AGE")
+    widths = [max(len(header), *(len(row[n]) for row in rows))
+              for n, header in enumerate(headers)]
+    left = OUT.width - sum(widths) - 2 * len(widths)
+    longest = max(len("MESSAGE"), *(len(row[5]) for row in rows))
+    table = _table(*headers, *(("MESSAGE",) if left >= len("MESSAGE") else ()))
+    for column, width in zip(table.columns, [*widths, min(left, longest)], strict=False):
         column.no_wrap = True
-        column.min_width = len(text) if column.header != "ID" else max(
-            len(str(job["id"])) for job in found)
-    table.columns[5].no_wrap = True
-    table.columns[5].overflow = "ellipsis"
-    for job in found:
-        table.add_row(str(job["id"]), str(job["job_type"]), str(job["status"]),
-                      f"{job['progress']:.0%}", age(str(job["created_at"])),
-                      str(job.get("message") or ""))
+        column.width = width
+        column.overflow = "ellipsis"
+    for row in rows:
+        table.add_row(*row[:len(table.columns)])
     _print(table)
 
 
