@@ -81,12 +81,14 @@ def test_every_search_form_prints_a_table_or_json(env: dict[str, str]) -> None:
     assert "read-only" in one_sentence(failed.err)
 
 
-def test_jobs_print_whole_ids_and_take_prefixes(env: dict[str, str]) -> None:
-    ids: list[str] = []
+def test_jobs_print_whole_ids_and_take_prefixes(env: dict[str, str], daemon: Daemon) -> None:
+    ids = [ok(cli(env, "run", "search", "blue", "--detach")).out.strip()]
+    ok(cli(env, "follow", ids[-1], "--json"))
     # Enough jobs that two share a first character (16 hex digits: at most 17 jobs).
-    while len({i[0] for i in ids}) == len(ids):
-        ids.append(ok(cli(env, "run", "search", "blue", "--detach")).out.strip())
-        ok(cli(env, "follow", ids[-1], "--json"))
+    with daemon.client() as client:
+        while len({i[0] for i in ids}) == len(ids):
+            ids.append(client.post("/api/v1/jobs/search", params={"q": "blue"}).json()["job_id"])
+            wait_terminal(client, ids[-1])
     table = ok(cli(env, "jobs", "--limit", "100")).out
     for job_id in ids:
         assert job_id in table, table
