@@ -221,6 +221,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         from colony_actor.cli.jobs import search_query
 
         if search_query(args) is None:
-            parser.error("run search takes exactly one of WORDS, --type, --predicate, "
-                         "--sparql or --browse")
+            Parser(prog="colony-actor run search").error(
+                "give exactly one of WORDS, --type, --predicate, --sparql or --browse")
     return args

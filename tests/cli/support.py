@@ -40,6 +40,13 @@ def cli(env: dict[str, str], *args: str, stdin: str | None = None,
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 
+def ok(done: Outcome) -> Outcome:
+    """A command that succeeded, without a word of traceback."""
+    assert done.code == 0, done
+    assert "Traceback" not in done.err, done.err
+    return done
+
+
 def one_sentence(err: str) -> str:
     """The one line an error printed; fails the test for a traceback or several lines."""
     assert "Traceback" not in err, err

@@ -15,8 +15,7 @@ import httpx
 import pytest
 
 from colony_actor.cli.exits import Exit
-from tests.cli.support import cli, command, environment, one_sentence
-from tests.cli.test_with_daemon import ok
+from tests.cli.support import cli, command, environment, ok, one_sentence
 from tests.e2e.daemon import Daemon, wait_terminal
 from tests.support import PASSWORD
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from colony_actor.cli.exits import Exit
-from tests.cli.support import Outcome, cli, environment, one_sentence
+from tests.cli.support import cli, environment, ok, one_sentence
 from tests.e2e.daemon import Daemon, wait_terminal
 from tests.support import PASSWORD
 
@@ -24,12 +24,6 @@ DOC = {"@context": {"schema": "http://schema.org/"}, "@type": "schema:MediaObjec
 def env(daemon: Daemon, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return environment(tmp_path_factory.mktemp("home"), COLONY_ACTOR_URL=daemon.url,
                        COLONY_ACTOR_PASSWORD=PASSWORD)
-
-
-def ok(done: Outcome) -> Outcome:
-    assert done.code == 0, done
-    assert "Traceback" not in done.err, done.err
-    return done
 
 
 def test_pod_commands(env: dict[str, str]) -> None:
