@@ -146,7 +146,9 @@ def jobs(client: ColonyClient, args: argparse.Namespace) -> Exit:
 def cancel(client: ColonyClient, args: argparse.Namespace) -> Exit:
     job_id = client.resolve_job_id(args.job_id)
     job = client.cancel(job_id)
-    if job.get("status") == "cancelled":
+    if args.json:
+        show.as_json(job)
+    elif job.get("status") == "cancelled":
         show.line(f"Cancelled job {job_id}.")
     else:
         show.line(f"Cancelling job {job_id}: it stops at its next step "

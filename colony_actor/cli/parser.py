@@ -208,7 +208,7 @@ def build() -> Parser:
                       help="at most this many jobs (default: %(default)s)")
     add("result", "print a finished job's result", [connection, as_json]).add_argument(
         "job_id", metavar="JOB_ID")
-    add("cancel", "cancel a pending or running job", [connection]).add_argument(
+    add("cancel", "cancel a pending or running job", [connection, as_json]).add_argument(
         "job_id", metavar="JOB_ID")
     _pods(subcommands, [connection, as_json])
     return parser
