@@ -47,7 +47,7 @@ CODES: dict[Exit, str] = {
 
 
 def epilog() -> str:
-    lines = ["exit codes:"]
+    lines = ["exit codes (of the commands that talk to a daemon; serve has its own):"]
     lines += [f"  {int(code):>3}  {meaning}" for code, meaning in CODES.items()]
     return "\n".join(lines)
 
