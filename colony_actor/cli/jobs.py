@@ -83,12 +83,15 @@ def _watch(client: ColonyClient, job_id: str, args: argparse.Namespace,
     columns = (TextColumn("{task.description}"), BarColumn(),
                TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=ERR, transient=True,
-                      disable=not ERR.is_terminal) as bar:
-            task = bar.add_task(description, total=1.0)
-            for job in client.follow(job_id):
-                bar.update(task, completed=float(job.get("progress", 0.0)),
-                           description=str(job.get("message") or description))
+        if not ERR.is_terminal:  # no bar, not even the blank line some rich versions leave
+            for _job in client.follow(job_id):
+                pass
+        else:
+            with Progress(*columns, console=ERR, transient=True) as bar:
+                task = bar.add_task(description, total=1.0)
+                for job in client.follow(job_id):
+                    bar.update(task, completed=float(job.get("progress", 0.0)),
+                               description=str(job.get("message") or description))
     except KeyboardInterrupt:
         return _interrupted(client, job_id, args.cancel_on_interrupt)
     return _finish(client, job_id, args)
