@@ -21,6 +21,8 @@ APP_NAME = "colony-actor"
 ENV_PREFIX = "COLONY_ACTOR_"
 PASSWORD_ENV = ENV_PREFIX + "PASSWORD"
 MNEMONIC_ENV = ENV_PREFIX + "MNEMONIC"
+# The daemon URL the command line talks to, when --url does not give one.
+URL_ENV = ENV_PREFIX + "URL"
 # The variable of the setting `storage.data_dir` (service/config.py names every setting's
 # variable by one rule; a test checks that this one follows it).
 DATA_DIR_ENV = ENV_PREFIX + "STORAGE_DATA_DIR"

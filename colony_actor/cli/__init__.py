@@ -1,2 +1,2 @@
-"""The command line. It talks to a daemon through `client`, reads the pure-data job
-catalogue and `locations`, and loads `daemon` only to run `serve`."""
+"""The command line. It talks to a daemon only through `client`, reads `locations`, and
+loads `daemon` only to run `serve`."""
