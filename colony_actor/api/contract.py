@@ -65,6 +65,9 @@ HEADERS: Final = {
     "Retry-After": ("Seconds to wait before asking again", {"type": "string",
                                                            "pattern": "^[0-9]+$"}),
     "WWW-Authenticate": ("The bearer scheme", {"type": "string"}),
+    "X-Request-ID": ("The request's id, as sent (1 to 128 visible ASCII characters) or "
+                     "made; every log line of the request carries it",
+                     {"type": "string", "maxLength": 128}),
 }
 # Every route can answer these: a Host it does not serve, a full connection table, a bug;
 # and, its path taking any text, a path that resolves to no route or another method.

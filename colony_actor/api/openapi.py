@@ -50,10 +50,9 @@ def _answer(answer: Answer) -> dict[str, Any]:
     if answer.media:
         schema = models.ref(answer.model) if answer.model else answer.schema
         described["content"] = {answer.media: {"schema": schema}}
-    if answer.headers:
-        # Location always comes with a 202; Retry-After only while a job is not finished.
-        described["headers"] = _headers(answer.headers,
-                                        required=answer.headers == ("Location",))
+    # Location always comes with a 202; Retry-After only while a job is not finished.
+    described["headers"] = {**_headers(answer.headers, required=answer.headers == ("Location",)),
+                            **_headers(("X-Request-ID",), required=False)}
     return described
 
 
@@ -67,8 +66,8 @@ def _errors(codes: tuple[ErrorCode, ...]) -> dict[str, Any]:
         described: dict[str, Any] = {
             "description": "; ".join(f"`{code.name}`: {code.when}" for code in listed),
             "content": {"application/json": {"schema": models.ref(models.Error)}}}
-        if status in ERROR_HEADERS:
-            described["headers"] = _headers(ERROR_HEADERS[status], required=False)
+        described["headers"] = _headers((*ERROR_HEADERS.get(status, ()), "X-Request-ID"),
+                                        required=False)
         answers[str(status)] = described
     return answers
 
