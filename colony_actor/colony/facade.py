@@ -176,7 +176,7 @@ class Colony:
             address = pods.resolve(graph, pod)
             if address == graph.config:
                 raise InvalidInput("The configuration pod cannot be removed")
-            own = address in graph.own_pods()
+            own = graph.is_own(address)
             graph.apply(writes.remove_pod(graph.config, address,
                                           graph.scratchpads(address) if own else None,
                                           now_stored()))
