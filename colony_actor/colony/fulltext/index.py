@@ -45,6 +45,8 @@ from colony_actor.colony.fulltext import rows, schema
 from colony_actor.colony.fulltext.ranking import (
     RANKED,
     Candidates,
+    first_groups,
+    first_literals_query,
     groups_query,
     select_groups,
 )
@@ -259,10 +261,20 @@ class FullTextIndex:
 
     def _candidates(self, store: Store, terms: Sequence[str], limit: int, config: NamedNode,
                     deadline: float, version: int) -> Candidates:
-        groups, params = groups_query(rows.lcase(store, terms))
+        lowered = rows.lcase(store, terms)
+        groups, params = groups_query(lowered)
         depths = self._depths(store, config)
         with self._readers.reading(deadline) as reader:
             if self._readers.load_depth_keys(reader, depths):
+                if len(set(lowered)) == 1:
+                    # One term: every match_count is the same, the ranking is the depth
+                    # key, graph, subject: the first rows are found without grouping and
+                    # ranking every match.
+                    sql, single = first_literals_query(lowered[0], limit)
+                    chosen, ambiguous = first_groups(
+                        (str(i), str(x), int(p), str(k), int(n))
+                        for i, x, p, k, n in reader.execute(sql, single).fetchall())
+                    return Candidates(chosen, ambiguous, depths, version)
                 # select_groups in SQL: the work stays in SQLite (which runs without the
                 # GIL), and only the chosen groups come back to Python.
                 params.append(limit)
