@@ -136,6 +136,12 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
         log.warning(found.event, **found.fields)
 
 
+def listening(services: Services, nursery: trio.Nursery) -> None:
+    """What starts once the daemon listens (its requests are answered meanwhile): the
+    full-text index's catch-up, when a crash or a lost file left it behind the store."""
+    nursery.start_soon(services.colony.catch_up_index)
+
+
 async def _take_inventory(services: Services, jobs: int | None = None
                           ) -> inventory.Inventory | None:
     """Count what the data directory holds now, and write it down. Best effort: the
