@@ -83,7 +83,14 @@ def by_type(store: Store, iri: NamedNode, limit: int, deadline: float) -> Result
                 yield (graph.value, *_term_rank(quad), graph, quad.subject)
 
     # (graph, subject) pairs are distinct: the predicate and object are fixed.
-    first = heapq.nsmallest(limit, typed(), key=lambda row: row[:3])
+    try:
+        first = heapq.nsmallest(limit, typed(), key=lambda row: row[:3])
+    except SearchTimeout:
+        first = None
+    if first is None:
+        # Raised here, with no traceback through the frames that held the store's
+        # iterator: it must be dropped on this thread.
+        raise SearchTimeout("The search ran out of time")
     return Results(["subject", "graph"], [
         {"subject": term_json(subject), "graph": term_json(graph)}
         for _, _, _, graph, subject in first])
