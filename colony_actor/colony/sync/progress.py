@@ -19,11 +19,16 @@ from typing import Final
 ProgressReporter = Callable[[int, int, str], None]
 # The `total` reported: done/SCALE is the fraction done.
 SCALE: Final = 1_000_000
+# How much a stage is expected to grow over the last, at most and at least (a walk that
+# shrank may grow again: never less than the last).
+MAX_GROWTH: Final = 16.0
+MIN_GROWTH: Final = 1.0
 
 
 class Progress:
     """Pods handled out of pods known, reported at each step as "<verb> n of m pods", in
-    `stages` stages (math.inf: as many as it takes; each then takes half of what is left)."""
+    `stages` stages (math.inf: as many as it takes; each is then given the range left
+    but what one more stage is expected to need)."""
 
     def __init__(self, report: ProgressReporter, verb: str, stages: float = 1) -> None:
         if not stages >= 1:
@@ -36,6 +41,7 @@ class Progress:
         self._base = 0.0  # the fraction at the start of the stage
         self._stage_done = 0
         self._stage_total = 0
+        self._last_stage = 0  # pods of the stage before this one
         self._reported = 0
 
     def grow(self, count: int) -> None:
@@ -56,6 +62,7 @@ class Progress:
         self._base += self._share()
         if self._stages_left > 1:
             self._stages_left -= 1
+        self._last_stage = self._stage_total
         self._stage_done = self._stage_total = 0
 
     def finish(self) -> None:
@@ -63,9 +70,15 @@ class Progress:
         self._send(1.0)
 
     def _share(self) -> float:
-        """The share of the whole work this stage is given."""
+        """The share of the whole work this stage is given: of the range left, as much as
+        its pods are of those expected from here on, the stages ahead expected to grow
+        as this one grew from the last (as large as it, with nothing to go by)."""
         left = 1.0 - self._base
-        return left / 2 if math.isinf(self._stages_left) else left / self._stages_left
+        growth = 1.0
+        if self._last_stage and self._stage_total:
+            growth = min(max(self._stage_total / self._last_stage, MIN_GROWTH), MAX_GROWTH)
+        ahead = 1 if math.isinf(self._stages_left) else int(self._stages_left) - 1
+        return left / sum(growth ** i for i in range(ahead + 1))
 
     def _send(self, fraction: float) -> None:
         self._reported = max(self._reported, min(SCALE, round(fraction * SCALE)))
