@@ -64,6 +64,7 @@ async def _run(settings: config.Settings, keys: KeyStore, auth: TokenAuthority, 
     async with wiring.opened(settings, keys, auth) as services, \
             trio.open_nursery() as nursery:
         await wiring.start(services, nursery)
+        wiring.listening(services, nursery)
         task_status.started(services)
 
 

@@ -18,6 +18,11 @@ class SearchTimeout(ColonyError):
     """A search that ran past its time bound."""
 
 
+class IndexNotReady(SearchTimeout):
+    """A search that ran past its time bound waiting for the full-text index, still being
+    built after a start: the message says how far it got."""
+
+
 class PodNotFound(ColonyError):
     """A pod name or address that does not resolve to a pod: a 404."""
 

@@ -21,6 +21,7 @@ import trio
 from colony_actor.colony import chunks, pods
 from colony_actor.colony.errors import InvalidInput
 from colony_actor.colony.fulltext.index import FullTextIndex, open_beside
+from colony_actor.colony.fulltext.running import catching_up
 from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
@@ -87,7 +88,7 @@ class Colony:
 
         def start() -> tuple[GraphStore, FullTextIndex | None]:
             graph = GraphStore(Path(data_dir) / "store", keys.address(0))
-            index = open_beside(Path(data_dir) / FULLTEXT_FILE, graph.store)
+            index = open_beside(Path(data_dir) / FULLTEXT_FILE, graph.store, graph.opened_seal)
             if index is not None:
                 graph.follow(index)
             if not graph.pod_exists(graph.config):
@@ -104,6 +105,16 @@ class Colony:
         """The store, for tests and diagnostics: read it in a worker thread, and never
         write to it (writes go through the methods here, under their lock)."""
         return self._graph
+
+    async def catch_up_index(self) -> None:
+        """Bring the full-text index in step with the store if it is behind (just created,
+        or not sealed by a clean close), a batch of pods at a time in worker threads, each
+        under the write lock so that edits go on meanwhile; searches wait for it. Logs how
+        far it got every few seconds. Run it once the daemon listens."""
+        index = self._index
+        if index is None or not index.behind:
+            return
+        await catching_up(self._access, index)
 
     @property
     def fulltext(self) -> FullTextIndex | None:
@@ -177,7 +188,7 @@ class Colony:
             address = pods.resolve(graph, pod)
             if address == graph.config:
                 raise InvalidInput("The configuration pod cannot be removed")
-            own = address in graph.own_pods()
+            own = graph.is_own(address)
             graph.apply(writes.remove_pod(graph.config, address,
                                           graph.scratchpads(address) if own else None,
                                           now_stored()))

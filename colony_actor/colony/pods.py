@@ -67,7 +67,7 @@ def resolve(reads: StoreReads, pod: str) -> str:
 
 
 def _check_own(reads: StoreReads, address: str, action: str) -> None:
-    if address not in reads.own_pods():
+    if not reads.is_own(address):
         raise InvalidInput(f"Pod {address} is not one of your pods; it cannot be {action}")
 
 

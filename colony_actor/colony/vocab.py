@@ -48,6 +48,9 @@ KEY_INDEX: Final = NamedNode(LOCAL_NS + "key-index")
 # <graph> gen "token": changed by every write to the graph, in the same transaction; the
 # full-text index records the token it reflects (fulltext/index.py).
 INDEX_GENERATION: Final = NamedNode(LOCAL_NS + "fulltext-generation")
+# <local graph> seal "token": written at a clean close, with the same token in the
+# full-text index, and removed at the next open (store/graph.py): the index is in step.
+INDEX_SEAL: Final = NamedNode(LOCAL_NS + "fulltext-seal")
 
 # Predicates users may not write through put_subject_data: they carry Colony's own
 # bookkeeping, and user copies would corrupt the registry or the chunk index.

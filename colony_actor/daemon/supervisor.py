@@ -122,6 +122,7 @@ async def _serve_locked(settings: Settings, soft_limit: int, password_file: Path
                  data_dir=str(settings.data_dir), network_dir=str(settings.network_dir),
                  latency_ms=settings.network.latency_ms)
         nursery.start_soon(_stop_on_signal, services.runner, settings, stop_server)
+        wiring.listening(services, nursery)
         # Everything built so far (modules, the app, restored jobs) lives as long as the
         # daemon: out of the cyclic collector's sight, a full collection scans only what
         # comes later, which keeps its pauses on the loop short.

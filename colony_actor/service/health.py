@@ -36,6 +36,17 @@ class Health:
         return "degraded" if self.reasons else "healthy"
 
 
+def search_index(colony: Colony) -> dict[str, object] | None:
+    """How far the full-text index got while it is built or checked after a start (searches
+    wait for it meanwhile); None once it is in step."""
+    index = colony.fulltext
+    if index is None or not index.behind:
+        return None
+    progress = index.catch_up_progress()
+    return {"state": "building" if index.behind == "build" else "checking",
+            "pods_done": progress.graphs_done, "pods_total": progress.graphs_total}
+
+
 def assess(colony: Colony, journal: JobJournal) -> Health:
     found: list[tuple[str, str]] = []
     storage = colony.storage()

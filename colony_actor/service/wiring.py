@@ -137,8 +137,13 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
     await services.runner.restore(jobs)
     nursery.start_soon(services.runner.housekeeping)
     await nursery.start(services.colony.watch_storage)
+
+
+async def _check_inventory(services: Services) -> None:
+    """Warn of data the last start or stop counted that is gone, and count anew. Counting
+    the pods reads every pod's header: it runs once the daemon listens."""
     before = await threads.run_sync(inventory.read, services.settings.data_dir)
-    now = await _take_inventory(services, jobs=len(jobs))
+    now = await _take_inventory(services)  # the jobs restored, as the runner holds them
     if now is None:
         return
     for found in inventory.missing(
@@ -148,6 +153,15 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
         if found.event == "journal_empty" and services.journal.set_aside_to is not None:
             continue  # the journal said why: it was damaged
         log.warning(found.event, **found.fields)
+    log.info("inventory_checked", pods=now.pods, jobs=now.jobs)
+
+
+def listening(services: Services, nursery: trio.Nursery) -> None:
+    """What starts once the daemon listens (its requests are answered meanwhile), as its
+    cost grows with the data: the inventory's count and warnings, and the full-text
+    index's catch-up, when a crash or a lost file left it behind the store."""
+    nursery.start_soon(_check_inventory, services)
+    nursery.start_soon(services.colony.catch_up_index)
 
 
 async def _take_inventory(services: Services, jobs: int | None = None

@@ -205,6 +205,7 @@ async def open_colony(tmp_path: Path) -> AsyncIterator[OpenColony]:
                                                  MNEMONICS[who])
         colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, **options})
         opened.append(colony)
+        await colony.catch_up_index()
         return colony
 
     yield make
@@ -231,7 +232,8 @@ def open_graph(tmp_path: Path, config: str, fulltext: str | None = "ft.sqlite3",
     graph = GraphStore(tmp_path / name, config)
     index = None
     if fulltext is not None:
-        index = FullTextIndex.open(tmp_path / fulltext, graph.store)
+        index = FullTextIndex.open(tmp_path / fulltext, graph.store, graph.opened_seal)
+        index.catch_up(graph.store)
         graph.follow(index)
     return graph, index
 

@@ -265,3 +265,18 @@ async def test_create_pod_does_not_wait_for_a_hanging_network(
     assert [p.address for p in await colony.list_pods()] == [pod.address]
     assert sorted((await colony.updates())["update"]) == sorted(
         [pod.address, colony.store.config])
+
+
+async def test_an_edit_reads_no_whole_graph(open_colony: OpenColony,
+                                            network: MemoryNetwork) -> None:
+    """An edit checks that the pod is the user's by asking for that one registry entry: it
+    never reads the configuration pod (which grows with the number of pods) nor the pod."""
+    colony = await open_colony(network)
+    made = [await colony.create_pod(f"Pod {i}") for i in range(12)]
+    target = made[5].address
+    before = colony.store.statistics().triples_read
+    await colony.put_subject_data(target, H2, {"@context": CTX, "schema:name": "Edited"})
+    await colony.rename_pod(target, "Renamed")
+    await colony.add_pod_ref(target, H1)
+    await colony.remove_pod_ref(target, H1)
+    assert colony.store.statistics().triples_read == before

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,15 @@ def explained(result: subprocess.CompletedProcess[str], code: int, *fragments: s
 
 def events_of(daemon: Daemon, name: str) -> list[dict[str, Any]]:
     return [e for e in daemon.events() if e.get("event") == name]
+
+
+def events_soon(daemon: Daemon, name: str, seconds: float = 10.0) -> list[dict[str, Any]]:
+    """The events `name` logged once the daemon listens (a start's checks that read the
+    data run then)."""
+    deadline = time.monotonic() + seconds
+    while not (found := events_of(daemon, name)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 # ---------------------------------------------------------------------- refused, with a code
@@ -180,6 +190,7 @@ def test_a_journal_damaged_in_the_middle_is_set_aside(data: Path) -> None:
         (warning,) = events_of(daemon, "journal_set_aside")
         aside = Path(warning["moved_to"])
         assert aside.parent == data and aside.name.startswith("jobs.sqlite3.damaged-")
+        assert events_soon(daemon, "inventory_checked")
         assert not events_of(daemon, "journal_empty")
         with daemon.client() as client:
             assert client.get("/api/v1/jobs").json()["jobs"] == []
@@ -195,9 +206,9 @@ def test_an_emptied_journal_and_a_deleted_store_are_warned_of(data: Path) -> Non
     shutil.rmtree(data / "store")
     daemon = Daemon(data, data.parent / "network").start()
     try:
-        (journal,) = events_of(daemon, "journal_empty")
+        (journal,) = events_soon(daemon, "journal_empty")
         assert journal["jobs_before"] == 1 and journal["path"] == str(data / "jobs.sqlite3")
-        (store,) = events_of(daemon, "store_empty")
+        (store,) = events_soon(daemon, "store_empty")
         assert store["pods_before"] == 2 and store["path"] == str(data / "store")
     finally:
         daemon.stop()

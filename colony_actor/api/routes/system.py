@@ -42,6 +42,9 @@ def register(app: QuartTrio, services: Services) -> None:
                                    "runner": "busy" if services.runner.busy else "idle"}
         if state.reasons:
             body.update(reasons=list(state.reasons), messages=list(state.messages))
+        index = condition.search_index(services.colony)
+        if index is not None:
+            body["search_index"] = index
         return jsonify(body)
 
     @app.get("/metrics")

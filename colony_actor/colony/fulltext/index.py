@@ -12,13 +12,16 @@ so rows, order, match_count and depth come from the very query a full scan runs.
 
 The store is the truth. Every write that changes a pod graph also sets that graph's
 generation token (INDEX_GENERATION in the local graph) in the same store transaction; the
-index follows under the same write lock and records the token it reflects. At open,
-graphs whose token differs (a crash between the two) are reindexed, graphs gone from the
-store are dropped, and a missing, outdated or unreadable index file is rebuilt from the
-store. Candidates carry the index's version (even while no write is in progress), so a
-search that overlapped a write knows to ask again; an index that cannot follow a write is
-no longer used (searches scan) and is rebuilt at the next open, or once the store's owner
-finds the storage in working order again (`reopened`).
+index follows under the same write lock and records the token it reflects. A clean close
+seals the index and the store with one token; an open that finds them sealed alike is in
+step at once, whatever the size. Otherwise (a crash between the two; a missing, outdated
+or unreadable file, replaced by an empty one) the index is behind until the catch-up
+(catchup.py, run by running.py once the daemon listens) has re-read the graphs whose token
+differs, in batches; searches wait for it meanwhile. Candidates carry the index's version
+(even while no write is in progress), so a search that overlapped a write knows to ask
+again; an index that cannot follow a write is no longer used (searches scan) and is
+rebuilt at the next open, or once the store's owner finds the storage in working order
+again (`reopened`).
 
 Everything here is blocking: it must only ever run in worker threads, never on the event
 loop. It must never run a search query nor be the source of a search result's rows, never
@@ -29,37 +32,45 @@ pyoxigraph Literals) or SQL (terms are bound parameters), and never write to the
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import structlog
 from pyoxigraph import NamedNode, Store
 
-from colony_actor.colony.errors import SearchTimeout
-from colony_actor.colony.fulltext import rows, schema
+from colony_actor.colony.errors import IndexNotReady, SearchTimeout
+from colony_actor.colony.fulltext import catchup, check, rows, schema
 from colony_actor.colony.fulltext.ranking import (
     RANKED,
     Candidates,
+    first_groups,
+    first_literals_query,
     groups_query,
     select_groups,
 )
 from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
 from colony_actor.colony.fulltext.upkeep import Upkeep
-from colony_actor.colony.store.changes import Changes
-from colony_actor.colony.store.reads import pod_graphs
+from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.vocab import LOCAL_GRAPH
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
 
-# More stale graphs than this at open (or a quarter of all graphs): rebuild instead.
-RECONCILE_MAX: Final = 1000
+
+@dataclass(frozen=True)
+class CatchUp:
+    """How far the catch-up got: `kind` "build" or "reconcile" while behind, "" once in
+    step; graphs re-read out of those to re-read, and the rows written."""
+    kind: str
+    graphs_done: int
+    graphs_total: int
+    rows_done: int
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,9 @@ class FullTextIndex:
     """Use `FullTextIndex.open`. Writes come from GraphStore under its caller's write lock;
     searches from any worker thread."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, db: sqlite3.Connection, behind: str = "") -> None:
         self.path = path
+        self._progress = CatchUp(behind, 0, 0, 0)
         self._upkeep = Upkeep(db)  # the writer's connection
         self._db_lock = threading.Lock()
         self._readers = Readers(path)
@@ -90,43 +102,82 @@ class FullTextIndex:
     # -- opening ---------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path, store: Store) -> FullTextIndex:
-        """Open the index beside `store` and bring it in step with it (blocking)."""
+    def open(cls, path: Path, store: Store, seal: str | None = None) -> FullTextIndex:
+        """Open the index beside `store` (blocking, and quick whatever the size): in step
+        if it was sealed with `seal` (the token the store kept from the index's last clean
+        close), else behind until `catch_up` has run; a missing, outdated or unreadable
+        file is replaced by an empty one, which the catch-up fills."""
         try:
-            index = cls(path, schema.open_existing(path))
-            try:
-                index._reconcile(store)
-            except sqlite3.DatabaseError as exc:
-                index.close()
-                raise IndexUnusable(f"unreadable: {exc}") from None
-            return index
+            db = schema.open_existing(path)
         except IndexUnusable as exc:
             log.warning("fulltext_rebuild", path=str(path), reason=str(exc))
-        return cls(path, schema.rebuild(path, store))
+            return cls(path, schema.create_empty(path), behind="build")
+        if seal is not None and schema.read_seal(db) == seal:  # open_existing read meta
+            return cls(path, db)
+        return cls(path, db, behind="reconcile")
 
-    def _reconcile(self, store: Store) -> None:
-        """Reindex the graphs whose generation differs from the store's; drop the gone."""
-        graphs = pod_graphs(store)
-        wanted = rows.generations(store)
-        indexed = self._upkeep.generations()
-        present = {g.value for g in graphs}
-        gone = sorted(set(indexed) - present)
-        stale = [g for g in graphs if indexed.get(g.value) != wanted.get(g.value, "")]
-        if not gone and not stale:
-            return
-        if len(stale) > max(RECONCILE_MAX, len(graphs) // 4):
-            log.warning("fulltext_rebuild", path=str(self.path),
-                        reason=f"{len(stale)} graphs out of step")
-            self._upkeep.db.close()
-            self._upkeep = Upkeep(schema.rebuild(self.path, store))
-            return
-        with self._db_lock, schema.transaction(self._upkeep.db):
-            for iri in gone:
-                self._upkeep.drop_graph(iri)
-            for graph in stale:
-                self._upkeep.replace_graph(store, graph, wanted.get(graph.value, ""))
-        log.warning("fulltext_reconciled", path=str(self.path), reindexed=len(stale),
-                    dropped=len(gone))
+    # -- catching up (the caller holds the store's write lock for each batch) ---------
+
+    def catch_up_plan(self, store: Store) -> catchup.Plan:
+        """Which graphs the catch-up re-reads (no write lock needed)."""
+        with self._db_lock:
+            found = catchup.plan(store, self._upkeep)
+        with self._changed:
+            self._progress = CatchUp(self._progress.kind, 0, len(found.stale), 0)
+        return found
+
+    def catch_up_batch(self, store: Store, graphs: Sequence[NamedNode]) -> None:
+        """Re-read these graphs of the plan whole (with the store's write lock held)."""
+        with self._db_lock:
+            try:
+                written = catchup.replace_batch(store, self._upkeep.db, self._upkeep, graphs)
+            except Exception:
+                self._upkeep.forget()
+                raise
+        with self._changed:
+            known = self._progress
+            self._progress = CatchUp(known.kind, known.graphs_done + len(graphs),
+                                     known.graphs_total, known.rows_done + written)
+
+    def caught_up(self) -> None:
+        """Every graph of the plan is in step: searches use the index from now on."""
+        with self._changed:
+            self._progress = CatchUp("", self._progress.graphs_done,
+                                     self._progress.graphs_total, self._progress.rows_done)
+            self._changed.notify_all()
+
+    def set_aside(self, reason: str) -> None:
+        """Stop using the index (searches scan) until `reopened` rebuilds it."""
+        self._give_up(reason)
+        self.caught_up()
+
+    def catch_up(self, store: Store) -> None:
+        """The whole catch-up at once (blocking; for callers with no concurrent writes)."""
+        for batch in self.catch_up_plan(store).batches() if self.behind else []:
+            self.catch_up_batch(store, batch)
+        self.caught_up()
+
+    @property
+    def behind(self) -> str:
+        """Why the index is behind its store ("build", "reconcile"), or "" once in step."""
+        return self._progress.kind
+
+    def catch_up_progress(self) -> CatchUp:
+        return self._progress
+
+    def seal(self) -> str | None:
+        """At a clean close: a token for the store to keep, with which the next open knows
+        the index in step without reading every graph (None if it is not in step)."""
+        if not self._usable or self.behind:
+            return None
+        token = secrets.token_hex(16)
+        try:
+            with self._db_lock, schema.transaction(self._upkeep.db):
+                schema.write_seal(self._upkeep.db, token)
+        except sqlite3.Error as exc:
+            log.warning("fulltext_not_sealed", path=str(self.path), error=str(exc))
+            return None
+        return token
 
     def close(self) -> None:
         self._readers.close()
@@ -168,6 +219,10 @@ class FullTextIndex:
 
     def _follow(self, store: Store, changes: Changes, before: Mapping[NamedNode, set[str]],
                 written: Mapping[NamedNode, GraphRows]) -> None:
+        if self.behind:
+            # A graph the catch-up has not reached may hold rows from before a crash: a
+            # write re-reads it whole, so its new generation vouches for all of it.
+            changes = {graph: WHOLE for graph in changes}
         graphs = [g for g in changes if g != LOCAL_GRAPH]
         tokens = rows.generations(store, graphs) if graphs else {}
         with self._db_lock, schema.transaction(self._upkeep.db):
@@ -232,7 +287,11 @@ class FullTextIndex:
         """The (graph, subject) groups holding every row of the first `limit` of a text
         search for `terms` (distinct, not empty), with what makes the scan's own order of
         their rows arbitrary; None when the index cannot answer (the caller scans).
-        Waits for a write in progress; SearchTimeout past `deadline`."""
+        Waits for a write in progress, and for the catch-up after a start; SearchTimeout
+        (IndexNotReady) past `deadline`."""
+        if not self._usable:
+            return None
+        self._wait_caught_up(deadline)
         if not self._usable:
             return None
         version = self._stable_version(deadline)
@@ -245,6 +304,22 @@ class FullTextIndex:
         except sqlite3.Error as exc:
             log.error("fulltext_search_failed", path=str(self.path), error=str(exc))
         return None
+
+    def _wait_caught_up(self, deadline: float) -> None:
+        """Wait for the catch-up to end; IndexNotReady, saying how far it got, past
+        `deadline`."""
+        with self._changed:
+            wait = None if deadline == float("inf") else max(0.0, deadline - time.monotonic())
+            if not self._changed.wait_for(lambda: not self.behind or not self._usable,
+                                          timeout=wait):
+                raise self.not_ready()
+
+    def not_ready(self) -> IndexNotReady:
+        """The error of a search that ran out of time waiting for the catch-up."""
+        done = self._progress
+        return IndexNotReady(f"The full-text index is still being built after a start "
+                             f"({done.graphs_done} of {done.graphs_total} pods indexed): "
+                             f"the search can be asked again in a moment")
 
     def _stable_version(self, deadline: float) -> int:
         with self._changed:
@@ -259,10 +334,20 @@ class FullTextIndex:
 
     def _candidates(self, store: Store, terms: Sequence[str], limit: int, config: NamedNode,
                     deadline: float, version: int) -> Candidates:
-        groups, params = groups_query(rows.lcase(store, terms))
+        lowered = rows.lcase(store, terms)
+        groups, params = groups_query(lowered)
         depths = self._depths(store, config)
         with self._readers.reading(deadline) as reader:
             if self._readers.load_depth_keys(reader, depths):
+                if len(set(lowered)) == 1:
+                    # One term: every match_count is the same, the ranking is the depth
+                    # key, graph, subject: the first rows are found without grouping and
+                    # ranking every match.
+                    sql, single = first_literals_query(lowered[0], limit)
+                    chosen, ambiguous = first_groups(
+                        (str(i), str(x), int(p), str(k), int(n))
+                        for i, x, p, k, n in reader.execute(sql, single).fetchall())
+                    return Candidates(chosen, ambiguous, depths, version)
                 # select_groups in SQL: the work stays in SQLite (which runs without the
                 # GIL), and only the chosen groups come back to Python.
                 params.append(limit)
@@ -296,39 +381,15 @@ class FullTextIndex:
 
     def differences(self, store: Store) -> list[str]:
         """How the index differs from the store (empty when in step); reads everything."""
-        problems: list[str] = []
-        wanted = rows.generations(store)
-        with self._db_lock:
-            db = self._upkeep.db
-            indexed = self._upkeep.generations()
-            mine = sorted(db.execute(
-                "SELECT g.iri, l.subject, p.iri, l.kind, coalesce(l.raw, l.text) FROM literals l "
-                "JOIN graphs g ON g.id = l.graph JOIN predicates p ON p.id = l.predicate"
-            ).fetchall())
-            fts = db.execute(
-                "INSERT INTO literals_fts(literals_fts, rank) VALUES ('integrity-check', 1)")
-            del fts
-        graphs = pod_graphs(store)
-        if set(indexed) != {g.value for g in graphs}:
-            problems.append(f"graphs: index {sorted(indexed)}, store "
-                            f"{sorted(g.value for g in graphs)}")
-        for graph in graphs:
-            if indexed.get(graph.value, "") != wanted.get(graph.value, ""):
-                problems.append(f"generation of {graph.value}")
-        theirs = sorted((g.value, *row) for g in graphs for row in rows.graph_rows(store, g))
-        if mine != theirs:
-            extra = sorted(set(mine) - set(theirs))[:5]
-            missing = sorted(set(theirs) - set(mine))[:5]
-            problems.append(f"rows: {len(mine)} indexed, {len(theirs)} in the store; "
-                            f"extra {extra}, missing {missing}")
-        return problems
+        return check.differences(self._upkeep, self._db_lock, store)
 
 
-def open_beside(path: Path, store: Store) -> FullTextIndex | None:
-    """The index at `path`, in step with `store`; None (searches scan, nothing else
-    depends on the index) when it cannot be opened nor rebuilt."""
+def open_beside(path: Path, store: Store, seal: str | None = None) -> FullTextIndex | None:
+    """The index at `path` (behind `store` until caught up, unless sealed with `seal`);
+    None (searches scan, nothing else depends on the index) when it cannot be opened nor
+    created."""
     try:
-        return FullTextIndex.open(path, store)
+        return FullTextIndex.open(path, store, seal)
     except (sqlite3.Error, OSError) as exc:
         log.error("fulltext_unavailable", path=str(path), error=str(exc))
         return None

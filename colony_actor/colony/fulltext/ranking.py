@@ -53,10 +53,9 @@ class Candidates:
     version: int
 
 
-def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
-    """The SQL (and its parameters) of the groups whose literals contain any of these
-    lower-cased terms: graph id, subject, rows (matching literals), matches (distinct
-    terms found), ambiguous."""
+def _matching(lowered: Sequence[str]) -> tuple[list[str], str, list[str | int]]:
+    """Per term, the SQL test that literal `l` contains it; the WHERE clause of the
+    literals containing any term; its parameters (the terms, then the FTS phrases)."""
     count = len(lowered)
     contains = [f"(instr(coalesce(l.raw, l.text), ?{i}) > 0)" for i in range(1, count + 1)]
     where = " OR ".join(contains)
@@ -68,8 +67,16 @@ def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
         where = (f"l.id IN (SELECT rowid FROM literals_fts WHERE literals_fts MATCH "
                  f"?{count + 1}) AND ({where})")
         params.append(phrases)
+    return contains, where, params
+
+
+def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
+    """The SQL (and its parameters) of the groups whose literals contain any of these
+    lower-cased terms: graph id, subject, rows (matching literals), matches (distinct
+    terms found), ambiguous."""
+    contains, where, params = _matching(lowered)
     terms_found = ", ".join(f"max{c} AS m{i}" for i, c in enumerate(contains))
-    matches = " + ".join(f"max(c.m{i})" for i in range(count))
+    matches = " + ".join(f"max(c.m{i})" for i in range(len(lowered)))
     # Per (graph, subject, predicate): the matching literals; SPARQL orders those of
     # one predicate consistently only if they are all plain or all tagged strings.
     sql = (f"SELECT c.graph AS graph, c.subject AS subject, sum(c.n) AS rows, "
@@ -80,6 +87,39 @@ def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
            f"FROM literals l WHERE {where} GROUP BY l.graph, l.subject, l.predicate) c "
            "GROUP BY c.graph, c.subject")
     return sql, params
+
+
+def first_literals_query(term: str, limit: int) -> tuple[str, list[str | int]]:
+    """For a one-term search, where every group's match_count is 1: the SQL (and its
+    parameters) of the matching literals (graph IRI, subject, predicate id, kind, literal
+    id) of the (depth key, graph) buckets up to the one holding the `limit`-th row of the
+    ranking, found by a sort that keeps `limit` rows (SQLite's ORDER BY ... LIMIT) instead
+    of grouping and ranking every match. Needs the reader's temp.depth_keys."""
+    _, where, params = _matching([term])
+    params.append(limit)
+    sql = ("WITH e AS MATERIALIZED (SELECT g.iri AS iri, l.subject AS subject, "
+           f"l.predicate AS predicate, l.kind AS kind, l.id AS id, "
+           f"coalesce(d.key, {NO_DEPTH}) AS key FROM literals l "
+           "JOIN graphs g ON g.id = l.graph LEFT JOIN temp.depth_keys d ON d.iri = g.iri "
+           f"WHERE {where}), "
+           f"b AS (SELECT key, iri FROM e ORDER BY key, iri LIMIT 1 OFFSET ?{len(params)} - 1) "
+           "SELECT iri, subject, predicate, kind, id FROM e "
+           "WHERE NOT EXISTS (SELECT 1 FROM b) OR (key, iri) <= (SELECT key, iri FROM b)")
+    return sql, params
+
+
+def first_groups(literals: Iterable[tuple[str, str, int, str, int]]
+                 ) -> tuple[list[tuple[str, str]], set[tuple[str, str]]]:
+    """The groups of `first_literals_query`'s rows, and those of them whose rows the scan
+    may order arbitrarily (as groups_query's `ambiguous`)."""
+    per_predicate: dict[tuple[str, str, int], dict[int, str]] = {}
+    for iri, subject, predicate, kind, literal in literals:
+        per_predicate.setdefault((iri, subject, predicate), {})[literal] = kind
+    ambiguous = set()
+    for (iri, subject, _), kinds in per_predicate.items():
+        if len(kinds) > 1 and (len(set(kinds.values())) > 1 or "o" in kinds.values()):
+            ambiguous.add((iri, subject))
+    return sorted({(iri, subject) for iri, subject, _ in per_predicate}), ambiguous
 
 
 def fits_sqlite(depths: Mapping[str, list[int]]) -> bool:

@@ -113,6 +113,40 @@ def open_existing(path: Path) -> sqlite3.Connection:
     return db
 
 
+def create_empty(path: Path) -> sqlite3.Connection:
+    """A new index file at `path` (replacing whatever is there) with no graphs in it: one
+    the catch-up fills graph by graph, while the index follows the store's writes (a crash
+    meanwhile leaves graphs missing, which the next catch-up finds); its writer's
+    connection."""
+    building = path.with_name(path.name + ".new")
+    _remove_files(building)
+    db = connect(building)
+    try:
+        with transaction(db):
+            for statement in (*_SCHEMA, *_MAINTENANCE):
+                db.execute(statement)
+            db.execute("INSERT INTO meta(key, value) VALUES ('schema', ?)", (SCHEMA_VERSION,))
+    finally:
+        db.close()
+    _remove_files(path)
+    os.replace(building, path)
+    fsync_dir(path.parent)
+    return _writer(path)
+
+
+def read_seal(db: sqlite3.Connection) -> str | None:
+    """The token the index was sealed with at its last clean close (None if none)."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'seal'").fetchone()
+    return str(row[0]) if row else None
+
+
+def write_seal(db: sqlite3.Connection, token: str | None) -> None:
+    """Seal the index with `token` (None: unseal it)."""
+    db.execute("DELETE FROM meta WHERE key = 'seal'")
+    if token is not None:
+        db.execute("INSERT INTO meta(key, value) VALUES ('seal', ?)", (token,))
+
+
 def mark_outdated(db: sqlite3.Connection) -> None:
     """Have the next open rebuild the index (its generations still say what is stale, if
     this fails)."""

@@ -59,6 +59,15 @@ class Upkeep:
             return
         rows = graph_rows(store, graph) if written is None else written_rows(
             store, graph, written)
+        self.replace_rows(store, graph, generation, rows)
+
+    def replace_rows(self, store: Store, graph: NamedNode, generation: str,
+                     rows: Sequence[Sequence[str]]) -> None:
+        """The graph's rows (subject, predicate, kind, text) read just now, instead of
+        those held (none, if it is gone from the store)."""
+        if not store.contains_named_graph(graph):
+            self.drop_graph(graph.value)
+            return
         number = self._graph_id(graph.value, generation)
         self.db.execute("DELETE FROM literals WHERE graph = ?", (number,))
         self._insert(number, rows)

@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import trio
 
-from colony_actor.colony.errors import InvalidInput, SearchTimeout
+from colony_actor.colony.errors import IndexNotReady, InvalidInput, SearchTimeout
 from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.search.forms import SearchQuery
 from colony_actor.colony.search.run import run
@@ -44,7 +44,12 @@ class Searcher:
             with trio.fail_after(timeout):
                 results = await threads.run_sync(work, limiter=self._limiter,
                                                  abandon_on_cancel=True)
+        except IndexNotReady:
+            raise  # its message says why it waited, and how far the index got
         except (trio.TooSlowError, SearchTimeout):
+            index = self._index
+            if index is not None and index.usable and index.behind:
+                raise index.not_ready() from None
             raise SearchTimeout(f"Search timed out after {timeout:g} seconds") from None
         except SyntaxError as exc:
             raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:500]}") from None

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Final, Protocol
 
 import structlog
-from pyoxigraph import NamedNode, Store
+from pyoxigraph import Literal, NamedNode, Store
 
 from colony_actor.colony.errors import StorageError
 from colony_actor.colony.store.changes import Changes, generation_sparql
@@ -32,6 +32,7 @@ from colony_actor.colony.store.faults import Fault, classify
 from colony_actor.colony.store.reads import StoreReads
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.store.writes import Write
+from colony_actor.colony.vocab import INDEX_SEAL, LOCAL_GRAPH
 
 log = structlog.get_logger("colony_actor.colony.store")
 
@@ -57,6 +58,10 @@ class Follower(Protocol):
         """The store is open again (or still): a follower set aside catches up with it.
         Raises what kept it from doing so."""
 
+    def seal(self) -> str | None:
+        """At a clean close: a token saying it is in step, for the store to keep (None if
+        it is not in step)."""
+
     def close(self) -> None: ...
 
 
@@ -66,12 +71,27 @@ class GraphStore(StoreReads):
         path.mkdir(parents=True, exist_ok=True)
         super().__init__(Store(str(path)), config_address)
         self.path = path
+        self.opened_seal = self._take_seal()
         self._follower: Follower | None = None
         self._closed = False
         # False while a read-only handle stands in for a store that could not be reopened.
         self._writable = True
         self._fault: Fault | None = None
         self._fault_lock = threading.Lock()
+
+    def _take_seal(self) -> str | None:
+        """The follower's seal left by the last clean close, removed from the store now:
+        any write from here on may leave the follower behind until it is sealed again."""
+        found = [q.object.value for q in self.store.quads_for_pattern(
+            LOCAL_GRAPH, INDEX_SEAL, None, LOCAL_GRAPH) if isinstance(q.object, Literal)]
+        if not found:
+            return None
+        try:
+            self.store.update(f"DELETE WHERE {{ GRAPH {LOCAL_GRAPH} {{ {LOCAL_GRAPH} "
+                              f"{INDEX_SEAL} ?v }} }}")
+        except OSError:
+            return None  # still sealed: writes fail here, and the seal is not trusted
+        return found[0] if len(found) == 1 else None
 
     def follow(self, follower: Follower) -> None:
         """Have `follower` follow every write from now on (and close with the store)."""
@@ -95,10 +115,15 @@ class GraphStore(StoreReads):
         """Flush and release the store (its directory lock goes with the last reference).
         A store that cannot flush is released all the same: its write-ahead log holds
         every write it acknowledged, and the next open replays it."""
+        seal = None
         if self._follower is not None:
+            seal = self._follower.seal() if self._writable and self._fault is None else None
             self._follower.close()
         if self._writable:
             try:
+                if seal is not None:
+                    self.store.update(f"INSERT DATA {{ GRAPH {LOCAL_GRAPH} {{ {LOCAL_GRAPH} "
+                                      f"{INDEX_SEAL} {Literal(seal)} }} }}")
                 self.store.flush()
             except OSError as exc:
                 log.warning("store_closed_unflushed", path=str(self.path), error=str(exc))

@@ -47,6 +47,14 @@ def pod_graphs(store: Store) -> list[NamedNode]:
 
 
 @dataclass(frozen=True)
+class ReadStatistics:
+    """What the whole-graph reads have cost so far: the graphs read whole and their triples
+    (an edit reads none: its cost must not grow with the store)."""
+    graphs_read: int
+    triples_read: int
+
+
+@dataclass(frozen=True)
 class HeldCopy:
     """What a refresh needs to know of the copy held of a pod before downloading it."""
     pointer_counter: int | None  # of the version held; None if never downloaded
@@ -81,6 +89,11 @@ class StoreReads:
         self.store = store
         self.config = config
         self.config_node = pod_node(config)
+        self._graphs_read = 0
+        self._triples_read = 0
+
+    def statistics(self) -> ReadStatistics:
+        return ReadStatistics(self._graphs_read, self._triples_read)
 
     def select(self, sparql: str) -> list[Any]:
         solutions = self.store.query(sparql)
@@ -88,8 +101,12 @@ class StoreReads:
         return list(solutions)
 
     def triples(self, address: str) -> list[Triple]:
-        return [q.triple for q in
-                self.store.quads_for_pattern(None, None, None, pod_node(address))]
+        """Every triple of the pod's graph (counted in `statistics`)."""
+        found = [q.triple for q in
+                 self.store.quads_for_pattern(None, None, None, pod_node(address))]
+        self._graphs_read += 1
+        self._triples_read += len(found)
+        return found
 
     def held_copies(self, addresses: Sequence[str]) -> dict[str, HeldCopy]:
         """`HeldCopy` of each of these pods, in three queries whatever their number."""
@@ -111,6 +128,15 @@ class StoreReads:
             f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?g {RDF_TYPE} {POD} ; {NAME} {text(name)} }}"
             f" FILTER(?g != {L}) }}")
         return sorted(a for a in (address_of_node(r["g"]) for r in rows) if a)
+
+    def is_own(self, address: str) -> bool:
+        """Whether the registry lists the pod as the user's: one entry looked up, whatever
+        the number of pods."""
+        if address == self.config:
+            return False
+        g = pod_node(address)
+        return bool(self.store.query(
+            f"ASK {{ GRAPH {self.config_node} {{ {g} {RDF_TYPE} {POD} }} }}"))
 
     def own_pods(self) -> list[str]:
         return sorted(registry.own_pods(self.triples(self.config), self.config_node))

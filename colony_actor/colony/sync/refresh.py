@@ -62,15 +62,19 @@ class Refresher:
         self._limits = limits
 
     async def refresh_cache(self, progress: ProgressReporter) -> dict[str, Any]:
-        own = await self._refresh_own(Progress(progress, "Refreshed")) or Tally()
+        tracker = Progress(progress, "Refreshed")
+        own = await self._refresh_own(tracker) or Tally()
+        tracker.finish()
         return {"status": "success", "message": "Cache refreshed successfully",
                 "timestamp": now_stored(), **own.to_json()}
 
     async def refresh_ref(self, depth: int, progress: ProgressReporter) -> dict[str, Any]:
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
             raise InvalidInput("depth must be a non-negative integer")
-        tracker = Progress(progress, "Refreshed")
+        # A stage for the user's own pods, then one for each generation of references.
+        tracker = Progress(progress, "Refreshed", stages=1 + generations.bound(depth))
         result = await self._refresh_own(tracker) or Tally()
+        tracker.next_stage()
         frontier = await self._access.read(self._graph.own_pods)
         visited = frozenset({self._config.address, *frontier})
         generation = 0
@@ -89,9 +93,11 @@ class Refresher:
             tracker.grow(len(found.following))
             outcomes = await self._refresh_pods(found.following, generation, tracker)
             result = tally(result, found.following, outcomes)
+            tracker.next_stage()
             frontier = generations.reached(found.following, outcomes)
             if frontier:
                 reached = generation
+        tracker.finish()
         return {"status": "success", "message": "All pods refreshed successfully",
                 "timestamp": now_stored(), **result.to_json(depth_reached=reached)}
 
@@ -108,9 +114,9 @@ class Refresher:
         else:
             await self._config.adopt(await self._access.read(self._graph.own_addresses))
             result = counted(Tally(), unchanged=1)
-        tracker.step()
         own = await self._access.read(self._graph.own_pods)
-        tracker.grow(len(own))
+        tracker.grow(len(own))  # before the step: the configuration pod is 1 of 1 + own
+        tracker.step()
         return tally(result, own, await self._refresh_pods(own, None, tracker))
 
     async def _refresh_pods(self, addresses: Sequence[str], depth: int | None,

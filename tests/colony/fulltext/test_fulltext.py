@@ -18,10 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
-from colony_actor.colony.errors import SearchTimeout
+from colony_actor.colony.errors import IndexNotReady, SearchTimeout
 from colony_actor.colony.facade import FULLTEXT_FILE, Colony
 from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.fulltext.ranking import RANKED, select_groups
+from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.search.forms import parse_terms
 from colony_actor.colony.search.text import indexed_search, scan_text_search, text_search
 from colony_actor.colony.store import writes
@@ -29,9 +30,19 @@ from colony_actor.colony.store.changes import WHOLE, subjects
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Write
-from colony_actor.colony.vocab import DEPTH, INDEX_GENERATION, LOCAL_GRAPH, NAME, pod_node
+from colony_actor.colony.vocab import (
+    DEPTH,
+    INDEX_GENERATION,
+    INDEX_SEAL,
+    LOCAL_GRAPH,
+    NAME,
+    pod_node,
+)
+from colony_actor.service.health import search_index
 
 from ..conftest import (
+    PASSWORD,
+    SETTINGS,
     MemoryNetwork,
     OpenColony,
     init_config,
@@ -197,10 +208,11 @@ async def test_stale_graph_is_reindexed_at_open(open_colony: OpenColony,
     pods = await fill(colony)
     await colony.aclose()
     # A crash between the store's transaction and the index's: the store changed (and
-    # with it the generation), the index did not.
+    # with it the generation), the index did not, and no clean close sealed them.
     store = Store(str(tmp_path / "alice-1" / "store"))
     p, q = pod_node(pods[0]), pod_node(pods[2])
-    store.update(f"INSERT DATA {{ GRAPH {p} {{ <ant://crash> {NAME} \"Zanzibar crash\" }} }} ;"
+    store.update(f"DELETE WHERE {{ GRAPH {LOCAL_GRAPH} {{ {LOCAL_GRAPH} {INDEX_SEAL} ?v }} }} ;"
+                 f"INSERT DATA {{ GRAPH {p} {{ <ant://crash> {NAME} \"Zanzibar crash\" }} }} ;"
                  f"DELETE WHERE {{ GRAPH {LOCAL_GRAPH} {{ {p} {INDEX_GENERATION} ?t }} }} ;"
                  f"INSERT DATA {{ GRAPH {LOCAL_GRAPH} {{ {p} {INDEX_GENERATION} \"new\" }} }} ;"
                  f"DROP GRAPH {q} ;"
@@ -208,6 +220,9 @@ async def test_stale_graph_is_reindexed_at_open(open_colony: OpenColony,
     store.flush()
     del store
     colony = await open_colony(network)
+    assert colony.fulltext is not None
+    progress = colony.fulltext.catch_up_progress()
+    assert (progress.graphs_done, progress.graphs_total) == (2, 2)  # only those two
     found = await colony.search("zanzibar", no_progress)
     assert [b["subject"]["value"] for b in found["sparql_results"]["results"]["bindings"]] \
         == ["ant://crash"]
@@ -215,6 +230,36 @@ async def test_stale_graph_is_reindexed_at_open(open_colony: OpenColony,
     index = colony.fulltext
     assert index is not None
     assert index.differences(colony.store.store) == []
+
+
+async def test_a_clean_restart_reads_no_graph_to_trust_the_index(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
+    """A clean close seals the index and the store with one token: the next open trusts
+    the index without comparing every graph's generation (which grows with the store);
+    an open that finds no matching seal (a crash) compares them, in the background."""
+    colony = await open_colony(network)
+    await fill(colony)
+    await colony.aclose()
+    colony = await open_colony(network)
+    assert colony.fulltext is not None and colony.fulltext.behind == ""
+    assert colony.fulltext.catch_up_progress().graphs_total == 0  # no plan was read
+    await assert_same(colony, ["beatles"], limits=(5,))
+    await colony.aclose()
+    # A store written by something other than the daemon (here: unsealed) is compared.
+    store = Store(str(tmp_path / "alice-1" / "store"))
+    store.update(f"DELETE WHERE {{ GRAPH {LOCAL_GRAPH} {{ {LOCAL_GRAPH} {INDEX_SEAL} ?v }} }}")
+    store.flush()
+    del store
+    data_dir = tmp_path / "alice-1"
+    keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
+    reopened = await Colony.open(data_dir, network, keys, **SETTINGS)
+    try:
+        assert reopened.fulltext is not None and reopened.fulltext.behind == "reconcile"
+        await reopened.catch_up_index()
+        assert reopened.fulltext.behind == ""
+        assert reopened.fulltext.catch_up_progress().graphs_done == 0  # all in step
+    finally:
+        await reopened.aclose()
 
 
 async def test_index_that_cannot_follow_is_set_aside(open_colony: OpenColony,
@@ -476,3 +521,37 @@ def test_ranking_in_sql_is_select_groups(groups: list[tuple[str, str, int, int]]
     finally:
         db.close()
     assert sorted({(g, x) for g, x, _ in rows}) == select_groups(groups, depths, limit)
+
+
+async def test_searches_wait_for_the_index_built_after_a_start(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
+    """An index file lost: the colony opens at once with an empty index, behind its store;
+    a search waits for the catch-up (and says so if its time runs out first), /health
+    says the index is building, and the catch-up fills it while edits go on."""
+    colony = await open_colony(network)
+    pods = await fill(colony)
+    before = await colony.search("beatles road", no_progress)
+    await colony.aclose()
+    data_dir = tmp_path / "alice-1"
+    await trio.to_thread.run_sync(remove_index, data_dir / FULLTEXT_FILE)
+    keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
+    colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, "search_timeout": 0.2})
+    try:
+        assert colony.fulltext is not None and colony.fulltext.behind == "build"
+        assert search_index(colony) == {"state": "building", "pods_done": 0, "pods_total": 0}
+        with pytest.raises(IndexNotReady, match="still being built"):
+            await colony.search("beatles road", no_progress)
+        # An edit meanwhile is not lost by the catch-up.
+        await colony.put_subject_data(pods[0], S[30], {"@context": CTX,
+                                                      "schema:name": "Zanzibar meanwhile"})
+        await colony.catch_up_index()
+        assert search_index(colony) is None
+        progress = colony.fulltext.catch_up_progress()
+        assert progress.graphs_done == progress.graphs_total >= len(pods)
+        again = await colony.search("beatles road", no_progress)
+        assert again["sparql_results"] == before["sparql_results"]
+        found = await colony.search("zanzibar", no_progress)
+        assert found["result_count"] == 1
+        assert colony.fulltext.differences(colony.store.store) == []
+    finally:
+        await colony.aclose()

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, Store
 
 from colony_actor.colony.errors import ColonyError, InvalidInput
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.search.forms import parse_query, parse_terms
+from colony_actor.colony.search.queries import builtin_sparql
 from colony_actor.colony.search.readonly import query_form
-from colony_actor.colony.search.results import Results
+from colony_actor.colony.search.results import Results, run_query
+from colony_actor.colony.search.run import run
+from colony_actor.colony.vocab import LOCAL_GRAPH, RDF_TYPE
 
 from ..conftest import MemoryNetwork, OpenColony, no_progress
 
@@ -245,3 +251,29 @@ def test_pods_found_lists_each_graph_once_in_order_of_first_row() -> None:
     found = Results(["s", "graph"], rows).to_json()
     assert found["pods_found"] == ["ant://g3", "ant://g1", "ant://g5", "ant://g0"]
     assert found["result_count"] == len(rows)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 40, 1000])
+def test_by_type_keeps_the_first_rows_of_its_sparql(tmp_path: Path, limit: int) -> None:
+    """by_type streams the typed statements and keeps the first `limit`: the same rows in
+    the same order as its SPARQL, which sorts every match (blank subjects, several graphs,
+    the local graph and the default graph, other types)."""
+    store = Store(str(tmp_path / "store"))
+    wanted, other = NamedNode("http://schema.org/Book"), NamedNode("http://schema.org/Film")
+    rng = random.Random(limit)
+    quads = []
+    for _ in range(60):
+        graph: Any = rng.choice([NamedNode(f"ant://{g:064x}") for g in range(5)]
+                                + [LOCAL_GRAPH, DefaultGraph()])
+        subject: Any = (BlankNode(f"b{rng.randrange(30)}") if rng.random() < 0.3
+                        else NamedNode(f"ant://{rng.randrange(40):064x}"))
+        quads.append(Quad(subject, RDF_TYPE, rng.choice([wanted, wanted, other]), graph))
+    store.extend(quads)
+    query = parse_query({"type": "by_type", "type_uri": wanted.value, "limit": limit})
+    config = NamedNode(f"ant://{0:064x}")
+    reference = run_query(store, builtin_sparql(query, config), float("inf"), limit)
+    found = run(store, query, config, float("inf"))
+    assert isinstance(found, Results)
+    assert found.variables == reference.variables
+    assert found.bindings == reference.bindings
+    assert 0 < len(found.bindings) <= limit

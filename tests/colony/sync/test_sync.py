@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.facade import Colony
+from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.colony.store.access import StoreAccess
 from colony_actor.colony.store.changes import subjects
 from colony_actor.colony.store.poddata import PodData
@@ -59,7 +61,8 @@ async def test_round_trip_to_second_device(open_colony: OpenColony, any_network:
     result = await first.upload_all(progress)
     assert result["status"] == "success" and result["pods_uploaded"] == 2
     assert result["message"] == "All pods uploaded successfully"
-    assert progress.calls[-1][:2] == (2, 2)
+    assert progress.calls[-1][0] == progress.calls[-1][1]
+    assert progress.calls[-1][2] == "Uploaded 2 of 2 pods"
     assert await first.updates() == {"update": [], "remove": []}
 
     second = await open_colony(any_network, device="2")
@@ -439,3 +442,41 @@ async def test_a_chunk_past_the_inline_size_round_trips(open_colony: OpenColony,
     assert result["pods_refreshed"] == 2
     assert statements(second, pod.address) == statements(first, pod.address)
     assert any(big.encode() in line for line in statements(second, pod.address))
+
+
+async def test_refresh_progress_moves_steadily_as_pods_are_found(
+        open_colony: OpenColony, tmp_path: Path) -> None:
+    """A refresh whose work grows as it goes (on the real local network: alice's pod
+    references bob's hub, which references 4 pods, each referencing 2): progress never
+    goes back, and only reaches 0.9 once most of the pods are done."""
+    network = LocalNetwork(tmp_path / "network")
+    bob = await open_colony(network, who="bob")
+    hub = await bob.create_pod("Hub")
+    for i in range(4):
+        middle = await bob.create_pod(f"Middle {i}")
+        await bob.add_pod_ref(hub.address, middle.address)
+        for j in range(2):
+            leaf = await bob.create_pod(f"Leaf {i}.{j}")
+            await bob.add_pod_ref(middle.address, leaf.address)
+    await bob.upload_all(no_progress)
+    alice = await open_colony(network, who="alice")
+    own = await alice.create_pod("Alice's")
+    await alice.add_pod_ref(own.address, hub.address)
+    await alice.upload_all(no_progress)
+
+    progress = ProgressLog()  # checks that done/total never decreases
+    result = await alice.refresh_ref(3, progress)
+    assert result["depth_reached"] == 3 and result["pods_refreshed"] == 13
+    counts = [tuple(int(n) for n in re.findall(r"\d+", message)) for _, _, message in
+              progress.calls]
+    fractions = [done / total for done, total, _ in progress.calls]
+    final_total = counts[-1][1]
+    assert final_total == 15  # the configuration pod, her own, bob's 13
+    assert fractions[-1] == 1.0 and counts[-1][0] == final_total
+    assert fractions == sorted(fractions)
+    assert len({m for _, m in counts}) >= 4, "the total grew with each generation"
+    for fraction, (done, _) in zip(fractions, counts, strict=True):
+        if fraction >= 0.9:
+            assert done > final_total / 2, (fraction, done)
+    assert fractions[0] < 0.5
+    assert any(0.3 < f < 0.8 for f in fractions)
