@@ -31,17 +31,21 @@ def run(store: Store, query: SearchQuery, config: NamedNode, deadline: float,
     if query.form == "text":
         return text_search(store, query.terms, query.limit, config, deadline, index)
     if query.form == "advanced":
-        graphs: list[NamedNode | BlankNode] = list(pod_graphs(store))
-        default: list[NamedNode | BlankNode | DefaultGraph] = list(graphs) or [DefaultGraph()]
-        return _advanced(store, query.sparql, deadline, default_graph=default,
-                         named_graphs=graphs)
+        return advanced(store, query.sparql, deadline)
     return run_query(store, builtin_sparql(query, config), deadline, query.limit)
+
+
+def advanced(store: Store, sparql: str, deadline: float) -> Results | sparql_json.Serialized:
+    """An advanced query, with the pod graphs as its dataset: SELECT solutions as SPARQL
+    JSON text (sparql_json.py), unless there are more than one result keeps; other forms,
+    and those, as rows."""
+    graphs: list[NamedNode | BlankNode] = list(pod_graphs(store))
+    default: list[NamedNode | BlankNode | DefaultGraph] = list(graphs) or [DefaultGraph()]
+    return _advanced(store, sparql, deadline, default_graph=default, named_graphs=graphs)
 
 
 def _advanced(store: Store, sparql: str, deadline: float,
               **options: Any) -> Results | sparql_json.Serialized:
-    """An advanced query: SELECT solutions as SPARQL JSON text (sparql_json.py), unless
-    there are more than one result keeps; other forms, and those, as rows."""
     solutions = store.query(sparql, **options)
     read: Callable[[Any, float, int], Results | sparql_json.Serialized] = (
         sparql_json.collect if isinstance(solutions, QuerySolutions) else rows)
