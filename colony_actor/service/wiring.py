@@ -22,6 +22,7 @@ import trio
 from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.search.sandbox import Limits
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
 from colony_actor.runtime import threads
@@ -45,6 +46,12 @@ def prepare_dirs(settings: Settings) -> None:
     settings.network_dir.mkdir(parents=True, exist_ok=True)
 
 
+def query_limits(settings: Settings) -> Limits:
+    search = settings.search
+    return Limits(memory_bytes=search.worker_memory_bytes,
+                  stack_bytes=search.worker_stack_bytes, cpu_seconds=search.worker_cpu_seconds)
+
+
 def runner_settings(settings: Settings) -> RunnerSettings:
     jobs = settings.jobs
     return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
@@ -63,7 +70,9 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                                scratchpad_limit=settings.network.scratchpad_limit,
                                concurrency=settings.network.concurrency,
                                search_timeout=settings.search.timeout_seconds,
-                               claim_timeout=settings.network.claim_timeout_seconds)
+                               claim_timeout=settings.network.claim_timeout_seconds,
+                               query_limits=query_limits(settings),
+                               query_workers=settings.search.workers)
     try:
         journal = await _open_journal(settings.data_dir / JOURNAL_FILE)
         try:

@@ -22,6 +22,7 @@ from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.sync.replacing import replace_pods
 from colony_actor.service import config
+from colony_actor.service.wiring import query_limits
 
 PASSWORD = "test password"
 MNEMONICS = {
@@ -179,6 +180,8 @@ SETTINGS: dict[str, Any] = {
     "concurrency": config.NetworkSettings().concurrency,
     "search_timeout": config.SearchSettings().timeout_seconds,
     "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
+    "query_limits": query_limits(config.Settings()),
+    "query_workers": config.SearchSettings().workers,
 }
 
 

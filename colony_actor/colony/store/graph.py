@@ -38,6 +38,10 @@ class GraphStore(StoreReads):
         """The store in directory `path`, whose configuration pod is at `config_address`."""
         path.mkdir(parents=True, exist_ok=True)
         super().__init__(Store(str(path)), config_address)
+        self.path = path
+        # Writes applied so far: a reader that opened the store elsewhere (a query worker)
+        # opens it again when this has moved.
+        self.generation = 0
         self._follower: Follower | None = None
         self._closed = False
 
@@ -63,6 +67,13 @@ class GraphStore(StoreReads):
         """Run `write` as one store transaction; then the follower follows it."""
         if not write.sparql.strip():
             return
+        try:
+            self._apply(write)
+        finally:
+            # After the write, never before: a reader that sees the new count sees it.
+            self.generation += 1
+
+    def _apply(self, write: Write) -> None:
         if not write.changes:
             self.store.update(write.sparql)
             return
