@@ -52,6 +52,14 @@ def read_frame(source: IO[bytes]) -> dict[str, Any] | None:
     return header
 
 
+_ATTEMPTS: Final = 4
+
+
+def _moved_away(exc: Exception) -> bool:
+    text = str(exc)
+    return isinstance(exc, OSError) or "No such file" in text or "Corruption" in text
+
+
 class _Held:
     """The read-only store this worker has open, and the generation it was opened at.
     One per process: the worker runs one job at a time."""
@@ -68,7 +76,15 @@ class _Held:
 
     def reopen(self, path: str, generation: int) -> Store:
         self.store = None  # released before the new one opens
-        self.store = Store.read_only(path)
+        for attempt in range(_ATTEMPTS):
+            try:
+                self.store = Store.read_only(path)
+                break
+            except (OSError, RuntimeError) as exc:  # opened while the daemon compacted
+                if attempt == _ATTEMPTS - 1 or not _moved_away(exc):
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        assert self.store is not None
         self.path, self.generation = path, generation
         return self.store
 
@@ -84,13 +100,17 @@ def run_advanced(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     deadline = started + float(request["seconds"])
     path, generation, sparql = request["store_path"], int(request["generation"]), request["sparql"]
     store, opened = _held.get(path, generation)
-    try:
-        found = run.advanced(store, sparql, deadline)
-    except OSError:
-        # The daemon's store may have compacted away a file this handle still names:
-        # once more on a fresh handle (a query that fails again fails for good).
-        store, opened = _held.reopen(path, generation), True
-        found = run.advanced(store, sparql, deadline)
+    for attempt in range(_ATTEMPTS):
+        try:
+            found = run.advanced(store, sparql, deadline)
+            break
+        except (OSError, RuntimeError) as exc:
+            # The daemon's store may have compacted away a file this handle names (the
+            # handle opened while it compacted): again on a fresh handle, a few times.
+            if attempt == _ATTEMPTS - 1 or not _moved_away(exc):
+                raise
+            time.sleep(0.01 * (attempt + 1))
+            store, opened = _held.reopen(path, generation), True
     answer = found if isinstance(found, Serialized) else Serialized.of(found)
     return ({"count": answer.count, "pods_found": answer.pods_found,
              "truncated": answer.truncated, "opened": opened,
