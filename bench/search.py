@@ -17,6 +17,10 @@ first query (the store opened read-only, then the query), and the hand-over of a
 worker (a call's wall time less the query's own time in the worker: the pipe both ways
 and the JSON header); then the daemon's advanced job end to end. No target: figures.
 
+Last, the SPARQL lexer's time on hostile texts (LEXER_CASES, each repeated to 25,000 and
+to 100,000 characters; the old check took 21 s on 100 KB of quote-backslash pairs):
+linear time reads 4x the text in about 4x the time; the ratio of all cases' total times
+is judged <= 6 (quadratic would be 16; one case's few milliseconds are too noisy alone).
     .venv/bin/python bench/search.py [--quick] [--pods 10000] [--triples-per-pod 100]
                                      [--rounds 5] [--limit 50]
 """
@@ -24,6 +28,7 @@ and the JSON header); then the daemon's advanced job end to end. No target: figu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import time
@@ -44,13 +49,37 @@ from common import (
 )
 from fixtures import search_store
 
+from colony_actor.colony.errors import InvalidInput
 from colony_actor.colony.search.process import QueryWorkers
+from colony_actor.colony.search.readonly import check_read_only
 from colony_actor.colony.search.run import advanced
 from colony_actor.colony.search.sandbox import Limits
 from colony_actor.service import config
 
+LEXER_CASES = {"quote-backslash": "'\\", "parentheses": "(", "escaped names": "a:\\' ",
+               "dots": "a.", "open IRIs": "<a", "strings": "'a' ", "names": "a:b;",
+               "less-than": "< ", "variables": "?a "}
 ADVANCED_QUERY = ("SELECT ?subject ?object ?graph WHERE { GRAPH ?graph { ?subject "
                   "<http://schema.org/name> ?object } } LIMIT 1000")
+
+
+def lexer_scaling(rounds: int) -> dict[str, tuple[float, float]]:
+    """(seconds at 25,000 characters, at 100,000) of the read-only check, best of
+    `rounds`, for each of LEXER_CASES after a valid query."""
+    out: dict[str, tuple[float, float]] = {}
+    for name, unit in LEXER_CASES.items():
+        best: list[float] = []
+        for size in (25_000, 100_000):
+            text = "SELECT * WHERE { ?s ?p ?o } " + unit * (size // len(unit))
+            times = []
+            for _ in range(max(rounds, 3)):
+                started = time.perf_counter()
+                with contextlib.suppress(InvalidInput):
+                    check_read_only(text)
+                times.append(time.perf_counter() - started)
+            best.append(min(times))
+        out[name] = (best[0], best[1])
+    return out
 
 
 def worker_costs(store: pyoxigraph.Store, store_dir: Path, rounds: int) -> dict[str, float]:
@@ -183,6 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     report.ratio("search_speedup_daemon_vs_reference", median(ratios), 10.0,
                  note=f"(reference {median(reference_s):.3f} s / daemon "
                       f"{median(daemon_s):.3f} s over {store.triples} triples)")
+    scaling = lexer_scaling(args.rounds)
+    for name, (small, large) in scaling.items():
+        report.line(f"lexer, {name}: 25,000 chars {small * 1000:.1f} ms, 100,000 chars "
+                    f"{large * 1000:.1f} ms ({large / small:.1f}x)")
+    small_total = sum(small for small, _ in scaling.values())
+    large_total = sum(large for _, large in scaling.values())
+    report.ratio("lexer_time_100k_vs_25k", large_total / small_total, 6.0,
+                 higher_is_better=False,
+                 note=f"(all cases: {large_total * 1000:.1f} ms for 100,000 characters each, "
+                      f"{small_total * 1000:.1f} ms for 25,000)")
     report.ratio("advanced_worker_vs_in_process", costs["warm"] / costs["in_process"],
                  note=f"(warm worker {costs['warm'] * 1000:.1f} ms vs in process "
                       f"{costs['in_process'] * 1000:.1f} ms; start-up "

@@ -12,7 +12,7 @@ and is not the only guard: the query worker has no way to the network (search/sa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 from colony_actor.colony.errors import InvalidInput
@@ -32,13 +32,25 @@ def query_form(sparql: str) -> str:
 
 def check_read_only(sparql: str) -> None:
     """InvalidInput unless `sparql` is one read-only query with no SERVICE in it."""
-    tokens = list(_significant(tokenize(sparql)))
+    federated = False
+
+    def watched() -> Iterator[Token]:
+        nonlocal federated
+        for token in _significant(tokenize(sparql)):
+            federated = federated or _federated(token)
+            yield token
+
+    # One pass, keeping no token: the form from the first few, then the rest read through
+    # (what cannot be read is refused first), every one of them watched for SERVICE.
+    tokens = watched()
     form = _form(tokens)
+    for _ in tokens:
+        pass
     if form not in _READ_ONLY:
         shown = form or "nothing recognisable"
         raise InvalidInput(f"Only read-only queries (SELECT, ASK, CONSTRUCT, DESCRIBE) are "
                            f"allowed; this query starts with {shown[:30]}")
-    if any(_federated(token) for token in tokens):
+    if federated:
         raise InvalidInput("Federated queries (SERVICE) are not allowed")
 
 
