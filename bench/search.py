@@ -50,9 +50,9 @@ from common import (
 from fixtures import search_store
 
 from colony_actor.colony.errors import InvalidInput
+from colony_actor.colony.search.advanced import advanced
 from colony_actor.colony.search.process import QueryWorkers
 from colony_actor.colony.search.readonly import check_read_only
-from colony_actor.colony.search.run import advanced
 from colony_actor.colony.search.sandbox import Limits
 from colony_actor.service import config
 

@@ -32,7 +32,6 @@ from pyoxigraph import QueryResultsFormat, QuerySolutions
 from colony_actor.colony.errors import ColonyError, SearchTimeout
 from colony_actor.colony.search.results import Results
 from colony_actor.runtime.json_pieces import Raw
-from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
 # Past this much text a query's answer is not kept as text: run.py takes the rows
 # path, which stops at its row limit. 64 MiB is 100,000 rows of about 670 bytes.
@@ -90,6 +89,9 @@ class Serialized:
     def to_json(self) -> dict[str, Any]:
         """The search result of API.md §5; a small answer's rows as Python objects, a
         large one's as its text."""
+        # Here, not at the top: a query worker imports this module, and needs no trio.
+        from colony_actor.runtime.threads import INLINE_MAX_BYTES
+
         sparql: Any = Raw(self.text)
         if len(self.text) <= INLINE_MAX_BYTES:
             # Triple terms nested hundreds deep stay as text, which is valid JSON.

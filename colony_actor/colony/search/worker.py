@@ -25,7 +25,8 @@ from typing import IO, Any, Final
 from pyoxigraph import Literal, Store, Variable
 
 from colony_actor.colony.errors import SearchTimeout
-from colony_actor.colony.search import run, sandbox
+from colony_actor.colony.search import sandbox
+from colony_actor.colony.search.advanced import advanced
 from colony_actor.colony.search.sparql_json import Serialized
 
 # A frame: the lengths of its JSON header and of its body, then both.
@@ -102,7 +103,7 @@ def run_advanced(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     store, opened = _held.get(path, generation)
     for attempt in range(_ATTEMPTS):
         try:
-            found = run.advanced(store, sparql, deadline)
+            found = advanced(store, sparql, deadline)
             break
         except (OSError, RuntimeError) as exc:
             # The daemon's store may have compacted away a file this handle names (the
