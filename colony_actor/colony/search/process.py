@@ -38,11 +38,13 @@ _PACKAGE_ROOT: Final = str(Path(__file__).resolve().parents[3])
 
 
 class WorkerDied(ColonyError):
-    """A worker process ended while it had a request; `reason` says how, for a person."""
+    """A worker process ended while it had a request (or, `starting`, before it was
+    ready for one); `reason` says how, for a person."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, starting: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.starting = starting
 
 
 def describe_death(returncode: int, stderr: bytes, limits: Limits) -> str:
@@ -171,7 +173,7 @@ class QueryWorkers:
             await self._kill(worker)
             raise
         if ready is None:
-            raise WorkerDied(await self._death(worker))
+            raise WorkerDied(await self._death(worker), starting=True)
         self._last_start_seconds = time.monotonic() - started
         return worker
 

@@ -66,6 +66,8 @@ class Searcher:
             raise InvalidInput(f"The SPARQL query could not be parsed within {CHECK_SECONDS:g} "
                                "seconds; it is refused") from None
         except WorkerDied as exc:
+            if exc.starting:
+                raise QueryFailed(f"A query worker could not start: {exc.reason}") from None
             raise InvalidInput(f"The SPARQL query crashed the SPARQL parser ({exc.reason}); "
                                "it is refused") from None
         if header.get("syntax_error"):
