@@ -163,7 +163,8 @@ def test_a_query_over_its_memory_is_stopped(daemon: Daemon) -> None:
     with daemon.client() as client:
         job = search_job(client, GREEDY)
     assert job["status"] == "failed", job
-    assert "more memory than a query may have (512 MiB)" in job["error"], job
+    # Past its address space a worker fails an allocation or a thread's start: the same.
+    assert "more memory than a query may have (512 MiB" in job["error"], job
     assert "Traceback" not in job["error"]
     assert burning(daemon) < 0.3
     assert_serves(daemon)

@@ -53,8 +53,8 @@ def describe_death(returncode: int, stderr: bytes, limits: Limits) -> str:
     if "memory allocation" in text or "MemoryError" in text or "bad_alloc" in text:
         return f"it needed more memory than a query may have ({limits.memory_bytes >> 20} MiB)"
     if "Resource temporarily unavailable" in text:
-        return (f"it could not start a thread within its memory limit "
-                f"({limits.memory_bytes >> 20} MiB)")
+        return (f"it needed more memory than a query may have ({limits.memory_bytes >> 20} "
+                "MiB; a thread could not start)")
     if "overflowed its stack" in text or returncode in (-signal.SIGSEGV, -signal.SIGBUS):
         return "it overflowed the parser's stack (nested too deep)"
     if returncode == -signal.SIGXCPU:

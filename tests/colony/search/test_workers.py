@@ -11,7 +11,7 @@ import pytest
 import trio
 from pyoxigraph import Store
 
-from colony_actor.colony.search.process import QueryWorkers, WorkerDied
+from colony_actor.colony.search.process import QueryWorkers, WorkerDied, describe_death
 from colony_actor.colony.search.sandbox import Limits
 
 from ..conftest import MemoryNetwork, OpenColony, no_progress
@@ -84,3 +84,16 @@ async def test_a_worker_sees_every_write(open_colony: OpenColony,
         found = [row["name"] for row in rows(await colony.search(query, no_progress))]
         assert [name for name in found if name.startswith("album")] == names
     assert colony.query_workers.statistics()["started"] == 1
+
+
+@pytest.mark.parametrize(("code", "stderr", "reason"), [
+    (-6, b"memory allocation of 131137536 bytes failed\nstack backtrace:", "more memory"),
+    (-6, b"terminate called ... what():  Resource temporarily unavailable", "more memory"),
+    (-6, b"\nthread 'main' has overflowed its stack\nfatal runtime error", "stack"),
+    (-11, b"", "stack"),
+    (-24, b"", "seconds of CPU"),
+    (-9, b"", "signal SIGKILL"),
+    (1, b"Traceback ...", "status 1"),
+])
+def test_a_death_is_told_by_its_cause(code: int, stderr: bytes, reason: str) -> None:
+    assert reason in describe_death(code, stderr, LIMITS)
