@@ -27,8 +27,10 @@ from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.base import Network
 from colony_actor.colony.pods import PodInfo
-from colony_actor.colony.search.forms import parse_query
+from colony_actor.colony.search.forms import SearchQuery, parse_query
+from colony_actor.colony.search.process import QueryWorkers
 from colony_actor.colony.search.run import subject_data
+from colony_actor.colony.search.sandbox import Limits
 from colony_actor.colony.search.searcher import Searcher
 from colony_actor.colony.store import writes
 from colony_actor.colony.store.access import StorageStatistics, StoreAccess
@@ -52,7 +54,8 @@ FULLTEXT_FILE: Final = "fulltext.sqlite3"
 class Colony:
     def __init__(self, graph: GraphStore, index: FullTextIndex | None, network: Network,
                  keys: KeyStore, *, scratchpad_limit: int, concurrency: int,
-                 search_timeout: float, claim_timeout: float, peer_limits: PeerLimits) -> None:
+                 search_timeout: float, claim_timeout: float, peer_limits: PeerLimits,
+                 query_limits: Limits, query_workers: int) -> None:
         # Use `Colony.open`.
         self._graph = graph
         self._index = index
@@ -66,17 +69,21 @@ class Colony:
                                     Replacer(self._access), peer_limits)
         self._uploader = Uploader(self._access, self._records, keys, config,
                                   scratchpad_limit)
-        self._searcher = Searcher(graph, index, search_timeout)
+        self._searcher = Searcher(graph, index, search_timeout,
+                                  QueryWorkers(query_limits, query_workers),
+                                  query_limits.cpu_seconds)
 
     @classmethod
     async def open(cls, data_dir: Path, network: Network, keys: KeyStore, *,
                    scratchpad_limit: int, concurrency: int, search_timeout: float,
-                   claim_timeout: float, peer_limits: PeerLimits) -> Colony:
+                   claim_timeout: float, peer_limits: PeerLimits, query_limits: Limits,
+                   query_workers: int) -> Colony:
         """The colony whose store and index are in `data_dir`. `scratchpad_limit`: the
         largest record written, in bytes; `concurrency`: network calls at once;
         `search_timeout`: seconds a search may run; `claim_timeout`: seconds creating a pod
         waits for the network to tell whether a fresh key is taken; `peer_limits`: how
-        much of other people's data a refresh takes in."""
+        much of other people's data a refresh takes in; `query_limits` and
+        `query_workers`: those of the processes advanced queries run in."""
         if scratchpad_limit < MIN_SCRATCHPAD:
             raise InvalidInput(f"scratchpad_limit must be at least {MIN_SCRATCHPAD} bytes")
         if concurrency < 1:
@@ -98,7 +105,8 @@ class Colony:
         graph, index = await threads.run_sync(start)
         return cls(graph, index, network, keys, scratchpad_limit=scratchpad_limit,
                    concurrency=concurrency, search_timeout=search_timeout,
-                   claim_timeout=claim_timeout, peer_limits=peer_limits)
+                   claim_timeout=claim_timeout, peer_limits=peer_limits,
+                   query_limits=query_limits, query_workers=query_workers)
 
     @property
     def store(self) -> GraphStore:
@@ -131,7 +139,13 @@ class Colony:
         """Heal the store by itself while a storage fault lasts; runs until cancelled."""
         await self._access.watch(task_status=task_status)
 
+    @property
+    def query_workers(self) -> QueryWorkers:
+        """The query worker processes, for their `statistics()`."""
+        return self._searcher.workers
+
     async def aclose(self) -> None:
+        await self._searcher.aclose()
         await self._access.aclose()
 
     # -- quick edits and reads ---------------------------------------------------------
@@ -248,13 +262,22 @@ class Colony:
 
     # -- the long operations -----------------------------------------------------------
 
+    async def check_search(self, query: Mapping[str, Any] | str) -> None:
+        """InvalidInput for a search that would fail on its input: its form, parameters,
+        and an advanced query's SPARQL (read by a parser in a worker process)."""
+        await self._searcher.check(await self._parse(query))
+
     async def search(self, query: Mapping[str, Any] | str,
                      progress: ProgressReporter) -> dict[str, Any]:
-        parsed = parse_query(query)
+        parsed = await self._parse(query)
         progress(0, 1, "Searching")
         out = await self._searcher.answer(parsed)
         progress(1, 1, f"Found {out['result_count']} results")
         return out
+
+    async def _parse(self, query: Mapping[str, Any] | str) -> SearchQuery:
+        # Off the loop: an advanced query's text is read by the lexer, up to 100,000 chars.
+        return await threads.run_sync(parse_query, query)
 
     async def upload_all(self, progress: ProgressReporter) -> dict[str, Any]:
         return await self._uploader.upload_all(progress)

@@ -115,6 +115,11 @@ class JobSettings:
 class SearchSettings:
     timeout_seconds: float = 30.0
     default_limit: int = 50
+    # An advanced query runs in a worker process with these limits (colony/search/sandbox.py).
+    workers: int = 2
+    worker_memory_bytes: int = 2 * 1024 * 1024 * 1024
+    worker_stack_bytes: int = 8 * 1024 * 1024
+    worker_cpu_seconds: int = 60
 
 
 @dataclass(frozen=True)
@@ -313,6 +318,12 @@ def _validate(settings: Settings) -> None:
         (settings.jobs.record_timeout_seconds > 0, "jobs.record_timeout_seconds must be positive"),
         (settings.search.timeout_seconds > 0, "search.timeout_seconds must be positive"),
         (1 <= settings.search.default_limit <= 1000, "search.default_limit must be 1..1000"),
+        (1 <= settings.search.workers <= 64, "search.workers must be 1..64"),
+        (settings.search.worker_memory_bytes >= 256 * 1024 * 1024,
+         "search.worker_memory_bytes must be at least 268435456 (256 MiB)"),
+        (settings.search.worker_stack_bytes >= 1024 * 1024,
+         "search.worker_stack_bytes must be at least 1048576 (1 MiB)"),
+        (settings.search.worker_cpu_seconds >= 1, "search.worker_cpu_seconds must be >= 1"),
         (settings.log.level in {"debug", "info", "warning", "error"},
          "log.level must be debug, info, warning or error"),
     ]

@@ -59,6 +59,7 @@ async def _check_search(colony: Colony, query: Mapping[str, Any]) -> None:
     for member in ("type_uri", "predicate_uri"):
         if member in query:
             check_iri(query[member], member)
+    await colony.check_search(query)
 
 
 # What can be told wrong about a job's argument before the job exists. Each check may be

@@ -24,6 +24,7 @@ from colony_actor.colony.facade import Colony
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.network.faults import FaultInjector, parse_operations
 from colony_actor.colony.network.local import LocalNetwork
+from colony_actor.colony.search.sandbox import Limits
 from colony_actor.colony.sync.refresh import PeerLimits
 from colony_actor.jobs.journal.store import JobJournal, JournalError
 from colony_actor.jobs.runner import JobRunner, RunnerSettings
@@ -64,6 +65,12 @@ def network_faults(settings: Settings) -> FaultInjector | None:
     return injector
 
 
+def query_limits(settings: Settings) -> Limits:
+    search = settings.search
+    return Limits(memory_bytes=search.worker_memory_bytes,
+                  stack_bytes=search.worker_stack_bytes, cpu_seconds=search.worker_cpu_seconds)
+
+
 def runner_settings(settings: Settings) -> RunnerSettings:
     jobs = settings.jobs
     return RunnerSettings(queue_size=jobs.queue_size, retention_seconds=jobs.retention_seconds,
@@ -97,7 +104,9 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
                                    concurrency=net.concurrency,
                                    search_timeout=settings.search.timeout_seconds,
                                    claim_timeout=net.claim_timeout_seconds,
-                                   peer_limits=peer_limits(settings))
+                                   peer_limits=peer_limits(settings),
+                                   query_limits=query_limits(settings),
+                                   query_workers=settings.search.workers)
     except Exception as exc:
         failure = store_failure(exc, settings.data_dir / STORE_DIR)
         if failure is None:

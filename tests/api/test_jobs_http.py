@@ -135,15 +135,18 @@ async def test_search_forms_and_soft_errors(harness: Harness) -> None:
     legacy = await client.get("/api/v1/search?type=nope", headers=harness.headers)
     assert legacy.status_code == 400
     assert (await legacy.get_json())["message"] == (await unknown.get_json())["message"]
-    # What only the SPARQL parser can tell fails the job, and the legacy route says the same.
-    broken = await start(harness, client, "/api/v1/jobs/search", json={
+    # What only the SPARQL parser can tell is refused at the start too (it parses in a
+    # query worker), and the legacy route says the same.
+    broken = await client.post("/api/v1/jobs/search", headers=harness.headers, json={
         "type": "advanced", "sparql": "SELECT ?x WHERE { ?x"})
-    failed = await wait_terminal(harness, client, broken["job_id"])
-    assert failed["status"] == "failed" and failed["error"]
+    assert broken.status_code == 400
+    refused = await broken.get_json()
+    assert refused["error"] == "INVALID_REQUEST"
+    assert refused["message"].startswith("Invalid SPARQL query: error at 1:21")
     legacy = await client.get("/api/v1/search?type=advanced&sparql="
                               + quote("SELECT ?x WHERE { ?x"), headers=harness.headers)
     assert legacy.status_code == 400
-    assert (await legacy.get_json())["message"] == failed["error"]
+    assert (await legacy.get_json())["message"] == refused["message"]
     text = await client.get("/api/v1/search?q=abbey&limit=3", headers=harness.headers)
     assert text.status_code == 200
     assert (await text.get_json())["result_count"] >= 1

@@ -187,6 +187,8 @@ SETTINGS: dict[str, Any] = {
     "search_timeout": config.SearchSettings().timeout_seconds,
     "claim_timeout": config.NetworkSettings().claim_timeout_seconds,
     "peer_limits": wiring.peer_limits(config.Settings()),
+    "query_limits": wiring.query_limits(config.Settings()),
+    "query_workers": config.SearchSettings().workers,
 }
 
 

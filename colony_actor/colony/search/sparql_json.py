@@ -30,8 +30,8 @@ from typing import IO, Any, Final, cast
 from pyoxigraph import QueryResultsFormat, QuerySolutions
 
 from colony_actor.colony.errors import ColonyError, SearchTimeout
+from colony_actor.colony.search.results import Results
 from colony_actor.runtime.json_pieces import Raw
-from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
 # Past this much text a query's answer is not kept as text: run.py takes the rows
 # path, which stops at its row limit. 64 MiB is 100,000 rows of about 670 bytes.
@@ -71,22 +71,37 @@ class TooLarge(ColonyError):
 
 @dataclass(frozen=True)
 class Serialized:
-    """A SELECT query's answer: its SPARQL JSON text (UTF-8), row count and pod graphs."""
+    """A query's answer: its SPARQL JSON text (UTF-8), row count and pod graphs, and
+    whether rows were left out past the row limit."""
 
     text: bytes
     count: int
     pods_found: list[str]
+    truncated: bool = False
+
+    @classmethod
+    def of(cls, results: Results) -> Serialized:
+        """The same answer as `results` gives (the rows path), as text."""
+        out = results.to_json()
+        text = json.dumps(out["sparql_results"], separators=(",", ":")).encode()
+        return cls(text, out["result_count"], out["pods_found"], results.truncated)
 
     def to_json(self) -> dict[str, Any]:
         """The search result of API.md §5; a small answer's rows as Python objects, a
         large one's as its text."""
+        # Here, not at the top: a query worker imports this module, and needs no trio.
+        from colony_actor.runtime.threads import INLINE_MAX_BYTES
+
         sparql: Any = Raw(self.text)
         if len(self.text) <= INLINE_MAX_BYTES:
             # Triple terms nested hundreds deep stay as text, which is valid JSON.
             with suppress(RecursionError):
                 sparql = json.loads(self.text)
-        return {"sparql_results": sparql, "result_count": self.count,
-                "pods_found": list(self.pods_found)}
+        out = {"sparql_results": sparql, "result_count": self.count,
+               "pods_found": list(self.pods_found)}
+        if self.truncated:
+            out["truncated"] = True
+        return out
 
 
 class Collector:

@@ -72,6 +72,9 @@ class GraphStore(StoreReads):
         super().__init__(Store(str(path)), config_address)
         self.path = path
         self.opened_seal = self._take_seal()
+        # Writes applied so far: a reader that opened the store elsewhere (a query worker)
+        # opens it again when this has moved.
+        self.generation = 0
         self._follower: Follower | None = None
         self._closed = False
         # False while a read-only handle stands in for a store that could not be reopened.
@@ -164,7 +167,11 @@ class GraphStore(StoreReads):
             raise (fault.error() if fault is not None
                    else self.failed(OSError("the store is open read-only")))
         try:
-            self._apply(write)
+            try:
+                self._apply(write)
+            finally:
+                # After the write, never before: a reader that sees the new count sees it.
+                self.generation += 1
         except OSError as exc:
             error = self.failed(exc)
         else:

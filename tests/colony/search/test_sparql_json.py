@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, Store, Triple
 
 from colony_actor.colony.errors import InvalidInput, SearchTimeout
-from colony_actor.colony.search import results, run, sparql_json
+from colony_actor.colony.search import advanced, results, run, sparql_json
 from colony_actor.colony.search.forms import parse_query
 from colony_actor.colony.vocab import LOCAL_GRAPH
 from colony_actor.runtime.json_pieces import Raw
@@ -206,7 +206,7 @@ def test_an_advanced_query_past_the_row_limit_is_truncated_as_rows(
     config = NamedNode("ant://config")
     whole = run.run(store, query, config, FAR)
     assert isinstance(whole, sparql_json.Serialized) and whole.count == 4
-    monkeypatch.setattr(run, "MAX_ADVANCED_ROWS", 3)
+    monkeypatch.setattr(advanced, "MAX_ADVANCED_ROWS", 3)
     cut = run.run(store, query, config, FAR).to_json()
     assert cut["truncated"] is True and cut["result_count"] == 3
     assert [row["object"]["value"] for row in cut["sparql_results"]["results"]["bindings"]] \
