@@ -23,6 +23,8 @@ SCALE: Final = 1_000_000
 # shrank may grow again: never less than the last).
 MAX_GROWTH: Final = 16.0
 MIN_GROWTH: Final = 1.0
+# Past e**700 a float overflows.
+_MAX_EXPONENT: Final = 700.0
 
 
 class Progress:
@@ -78,8 +80,18 @@ class Progress:
         if self._last_stage and self._stage_total:
             growth = min(max(self._stage_total / self._last_stage, MIN_GROWTH), MAX_GROWTH)
         ahead = 1 if math.isinf(self._stages_left) else int(self._stages_left) - 1
-        return left / sum(growth ** i for i in range(ahead + 1))
+        return left / _stages_worth(growth, ahead + 1)
 
     def _send(self, fraction: float) -> None:
         self._reported = max(self._reported, min(SCALE, round(fraction * SCALE)))
         self._report(self._reported, SCALE, f"{self._verb} {self.done} of {self.total} pods")
+
+
+def _stages_worth(growth: float, stages: int) -> float:
+    """1 + growth + growth**2 + ... over `stages` terms, in constant time: a client may ask
+    for a billion stages (a refresh to that depth). Inf where it passes a float."""
+    if growth == 1.0:
+        return float(stages)
+    if stages * math.log(growth) > _MAX_EXPONENT:
+        return math.inf
+    return (growth ** stages - 1.0) / (growth - 1.0)
