@@ -159,8 +159,12 @@ class QueryWorkers:
             self._counts["reused"] += 1
             return self._idle.pop()
         started = time.monotonic()
-        env = {**os.environ, "RUST_BACKTRACE": "0", "PYTHONPATH": os.pathsep.join(
-            [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        # Few malloc arenas: each thread's arena reserves 64 MiB of address space, which
+        # RLIMIT_AS counts, so the limit bounds what the query uses, not how many threads
+        # the store started.
+        env = {**os.environ, "RUST_BACKTRACE": "0", "MALLOC_ARENA_MAX": "2",
+               "PYTHONPATH": os.pathsep.join(
+                   [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "colony_actor.colony.search.worker",
              json.dumps(asdict(self._limits)), str(os.getpid())],
