@@ -13,7 +13,6 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.errors import InvalidInput, NetworkError, UploadFailed
 from colony_actor.colony.facade import Colony
-from colony_actor.colony.network.local import LocalNetwork
 from colony_actor.colony.store.access import StoreAccess
 from colony_actor.colony.store.changes import subjects
 from colony_actor.colony.store.poddata import PodData
@@ -23,7 +22,14 @@ from colony_actor.colony.vocab import NAME, RDF_TYPE, REF, pod_node
 from colony_actor.runtime import threads
 from colony_actor.runtime.threads import INLINE_MAX_BYTES
 
-from ..conftest import ObservedNetwork, OpenColony, ProgressLog, no_progress, open_graph
+from ..conftest import (
+    ObservedNetwork,
+    OpenColony,
+    ProgressLog,
+    local_network,
+    no_progress,
+    open_graph,
+)
 
 CTX = {"schema": "http://schema.org/"}
 TEXTS = ["Café crème, naïve façade", "日本語のテキスト", "emoji 😀🎉👨‍👩‍👧", "Ελληνικά",
@@ -449,7 +455,7 @@ async def test_refresh_progress_moves_steadily_as_pods_are_found(
     """A refresh whose work grows as it goes (on the real local network: alice's pod
     references bob's hub, which references 4 pods, each referencing 2): progress never
     goes back, and only reaches 0.9 once most of the pods are done."""
-    network = LocalNetwork(tmp_path / "network")
+    network = local_network(tmp_path / "network")
     bob = await open_colony(network, who="bob")
     hub = await bob.create_pod("Hub")
     for i in range(4):
