@@ -51,6 +51,14 @@ class Token(msgspec.Struct):
     token_type: Literal["Bearer"]
 
 
+class SearchIndexProgress(msgspec.Struct):
+    """The full-text index being built or checked after a start; searches wait for it."""
+
+    state: Literal["building", "checking"]
+    pods_done: int
+    pods_total: int
+
+
 class Health(msgspec.Struct):
     """The daemon's state: `degraded` still serves, and says what fails."""
 
@@ -60,6 +68,7 @@ class Health(msgspec.Struct):
     runner: Literal["idle", "busy"]
     reasons: list[str] | msgspec.UnsetType = msgspec.UNSET
     messages: list[str] | msgspec.UnsetType = msgspec.UNSET
+    search_index: SearchIndexProgress | msgspec.UnsetType = msgspec.UNSET
 
 
 class Job(msgspec.Struct):
