@@ -12,8 +12,9 @@ it was stuck on fails as timed out; the others are read again in the next call. 
 abandoned threads hold one of `threads` slots each until they return, so a disk that
 never answers holds only those, and later reads fail once none is free.
 
-This module must never leave a reader waiting for a read nobody will do, never give one
-reader another's outcome, never wait on a thread past its deadline nor past a
+This module must never leave a reader waiting for a read nobody will do, never do a read
+nobody waits for (a cancelled reader's, which a later call could be stuck on), never give
+one reader another's outcome, never wait on a thread past its deadline nor past a
 cancellation, and never start more threads than its slots.
 """
 
@@ -46,6 +47,7 @@ class Call(Generic[K]):
 class _Item(Generic[K]):
     key: K
     done: bool = False
+    dropped: bool = False  # its reader was cancelled: nobody waits for it any more
     value: object = None
     error: Exception | None = None
 
@@ -90,8 +92,11 @@ class GroupedReads(Generic[K, V]):
                     if not item.done:
                         await self._run_waiting()
         except BaseException:
-            if not item.done and item in self._waiting:
-                self._waiting.remove(item)
+            if not item.done:
+                # It may be in another reader's call now, which must not put it back.
+                item.dropped = True
+                if item in self._waiting:
+                    self._waiting.remove(item)
             raise
         if item.error is not None:
             raise item.error
@@ -120,7 +125,7 @@ class GroupedReads(Generic[K, V]):
 
     def _give_up(self, batch: list[_Item[K]], call: Call[K], *, timed_out: bool) -> None:
         """Abandon `call`: keep what it read, fail what it was stuck on (if its time ran
-        out), and put the rest back for the next call."""
+        out), and put the rest back for the next call (but those nobody waits for)."""
         if not call.finished:
             self._abandoned.append(call)
         read = list(call.outcomes)  # the thread may still add to it: what it has now
@@ -135,7 +140,7 @@ class GroupedReads(Generic[K, V]):
                 for item in rest:
                     item.settle((None, self._stuck(item.key)))
                 rest = []
-        self._waiting[:0] = rest
+        self._waiting[:0] = [item for item in rest if not item.dropped]
 
     def _in_thread(self, call: Call[K]) -> None:
         call.started = True
