@@ -1,17 +1,17 @@
 """The limits a query worker process puts on itself before its first job.
 
 `enter` is the worker's init (worker.py calls it first thing, while the process has one
-thread): the worker dies with the daemon, runs at a lower CPU priority, may map at most
-`memory_bytes` of address space and grow its stack to `stack_bytes`, and has no network:
-it moves into a network namespace of its own (an unprivileged user namespace, where the
-kernel allows one), whose only interface is a loopback that is down, so no query reaches
-any host however it is written. Where that is refused and pyseccomp (an optional package,
-with libseccomp) is installed, the kernel refuses it every socket but a Unix one instead.
-`restart_cpu_clock` gives each job its own `cpu_seconds` (RLIMIT_CPU counts the
-process's whole life; a reused worker would otherwise run out). The kernel enforces all of
-them: past the memory limit an allocation fails (the worker aborts), past the stack limit
-or the CPU limit it is killed by a signal, and the daemon sees the worker die, never its
-own process.
+thread): the worker ends soon after the daemon's process does, however that ends, runs
+at a lower CPU priority, may map at most `memory_bytes` of address space and grow its
+stack to `stack_bytes`, and has no network: it moves into a network namespace of its own
+(an unprivileged user namespace, where the kernel allows one), whose only interface is a
+loopback that is down, so no query reaches any host however it is written. Where that is
+refused and pyseccomp (an optional package, with libseccomp) is installed, the kernel
+refuses it every socket but a Unix one instead. `restart_cpu_clock` gives each job its
+own `cpu_seconds` (RLIMIT_CPU counts the process's whole life; a reused worker would
+otherwise run out). The kernel enforces all of them: past the memory limit an allocation
+fails (the worker aborts), past the stack limit or the CPU limit it is killed by a
+signal, and the daemon sees the worker die, never its own process.
 
 Linux only; elsewhere a limit that cannot be set is left as it is. This module must never
 be imported for its side effects: everything happens when `enter` is called.
@@ -26,15 +26,17 @@ import errno
 import importlib
 import os
 import resource
-import signal
 import socket
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
 # Added to the worker's nice value: the daemon's event loop gets a CPU first.
 NICENESS: Final = 10
-_PR_SET_PDEATHSIG: Final = 1
+# How often the worker looks whether the daemon is still there.
+WATCH_SECONDS: Final = 0.25
 _CLONE_NEWUSER: Final = 0x10000000
 _CLONE_NEWNET: Final = 0x40000000
 
@@ -69,11 +71,13 @@ def network_filter() -> str | None:
 
 def enter(limits: Limits, parent: int) -> None:
     """The worker's init: every limit, in this process, for good."""
-    _die_with(parent)
+    if os.getppid() != parent:  # the daemon is already gone
+        os._exit(1)
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
-    if not _own_network_namespace():
+    if not _own_network_namespace():  # while this process has one thread
         _refuse_network()
+    _watch_daemon(parent)
     _lower(resource.RLIMIT_AS, limits.memory_bytes)
     _lower(resource.RLIMIT_STACK, limits.stack_bytes)
     restart_cpu_clock(limits.cpu_seconds)
@@ -100,14 +104,17 @@ def report() -> Report:
                   network_refused=_network_refused())
 
 
-def _die_with(parent: int) -> None:
-    """SIGKILL this worker when the daemon's process ends, however it ends."""
-    if not sys.platform.startswith("linux"):
-        return
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # it ended before the line above
+def _watch_daemon(parent: int) -> None:
+    """End this worker once the daemon's process is gone, however it ended: a thread
+    checks a few times a second (a query that holds the GIL delays it, and its CPU limit
+    bounds that). Not PR_SET_PDEATHSIG: it fires when the daemon's *thread* that started
+    the worker ends, and trio starts processes from cached threads that end when idle."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCH_SECONDS)
         os._exit(1)
+
+    threading.Thread(target=watch, name="watch-daemon", daemon=True).start()
 
 
 def _own_network_namespace() -> bool:

@@ -3,8 +3,14 @@ writes seen by a worker (issue 14, findings 1 and 2)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -84,6 +90,49 @@ async def test_a_worker_sees_every_write(open_colony: OpenColony,
         found = [row["name"] for row in rows(await colony.search(query, no_progress))]
         assert [name for name in found if name.startswith("album")] == names
     assert colony.query_workers.statistics()["started"] == 1
+
+
+def start_worker(parent: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "colony_actor.colony.search.worker",
+         json.dumps(asdict(LIMITS)), str(parent)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def test_a_worker_outlives_the_thread_that_started_it() -> None:
+    # trio starts a process from one of its cached worker threads, which ends after ten
+    # idle seconds: a worker must not die with that thread, only with the daemon.
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn() -> None:
+        worker = start_worker(os.getpid())
+        started.append(worker)
+        assert worker.stdout is not None
+        worker.stdout.read(8)  # the header of its "ready" frame: its limits are set
+
+    spawner = threading.Thread(target=spawn)
+    spawner.start()
+    spawner.join()
+    (worker,) = started
+    try:
+        time.sleep(0.5)
+        assert worker.poll() is None
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_worker_ends_when_the_daemon_is_gone() -> None:
+    # The "daemon" starts a worker and is gone at once (as after kill -9).
+    code = (f"import subprocess, sys, os; sys.path[:0] = {sys.path!r}; "
+            f"from tests.colony.search.test_workers import start_worker; "
+            f"print(start_worker(os.getpid()).pid, flush=True)")
+    pid = int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                             timeout=30).stdout)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+        time.sleep(0.05)
+    assert not os.path.exists(f"/proc/{pid}")
 
 
 @pytest.mark.parametrize(("code", "stderr", "reason"), [
