@@ -150,13 +150,19 @@ def burning(daemon: Daemon, seconds: float = 0.5) -> float:
 def test_a_query_that_crashes_the_parser_is_refused_and_the_daemon_serves_on(
         daemon: Daemon, name: str) -> None:
     with daemon.client() as client:
-        refused = advanced(client, CRASHING[name])
-    assert refused.status_code == 400, refused.text
-    body = refused.json()
-    assert body["error"] == "INVALID_REQUEST"
-    assert "crashed the SPARQL parser" in body["message"], body
-    assert "Traceback" not in refused.text
-    assert daemon.process is not None and daemon.process.poll() is None
+        answer = advanced(client, CRASHING[name])
+        if answer.status_code == 202:
+            # A pyoxigraph whose parser reads this text runs it (0.5.8, the lowest allowed,
+            # reads the parentheses that crash 0.5.13's): a query like any other.
+            job = wait_terminal(client, answer.json()["job_id"])
+            assert job["status"] in {"completed", "failed"}, job
+        else:
+            assert answer.status_code == 400, answer.text
+            body = answer.json()
+            assert body["error"] == "INVALID_REQUEST"
+            assert "crashed the SPARQL parser" in body["message"], body
+            assert "Traceback" not in answer.text
+    assert_serves(daemon)
 
 
 def test_a_query_over_its_memory_is_stopped(daemon: Daemon) -> None:
