@@ -44,6 +44,9 @@ class Batches(Generic[ItemT]):
         self._lock = lock or trio.Lock()
         self._limiter = limiter
         self._waiting: list[ItemT] = []
+        # Items whose submitter was cancelled while another's step held them, by id:
+        # if that step is cancelled before its thread call, they are not put back.
+        self._dropped: set[int] = set()
 
     @property
     def waiting(self) -> int:
@@ -59,8 +62,11 @@ class Batches(Generic[ItemT]):
                 if not item.done:
                     await self._run_waiting(item)
         except BaseException:
-            if not item.done and item in self._waiting:
-                self._waiting.remove(item)
+            if not item.done:
+                if item in self._waiting:
+                    self._waiting.remove(item)
+                else:  # in the batch of a step that has not ended
+                    self._dropped.add(id(item))
             raise
 
     async def _run_waiting(self, runner: ItemT) -> None:
@@ -71,11 +77,15 @@ class Batches(Generic[ItemT]):
             self._fail_undone(batch, exc)
         except BaseException:
             # Cancelled before the call ran: the others still wait for their items, and
-            # the next of them to get the lock runs them.
-            self._waiting[:0] = [item for item in batch if item is not runner and not item.done]
+            # the next of them to get the lock runs them; a cancelled submitter's item
+            # is left out (its work would be done for nobody).
+            self._waiting[:0] = [item for item in batch if item is not runner
+                                 and not item.done and id(item) not in self._dropped]
             raise
         else:
             self._fail_undone(batch, RuntimeError("the step left it undone"))
+        finally:
+            self._dropped.difference_update(id(item) for item in batch)
 
     def _fail_undone(self, batch: list[ItemT], exc: Exception) -> None:
         for item in batch:

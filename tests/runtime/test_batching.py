@@ -111,3 +111,40 @@ async def test_a_cancelled_submitter_leaves_the_others_items_alone(cancelled: st
     assert all(item.done and item.result == item.value ** 2 for item in others)
     assert all(0 not in batch for batch in step.batches)
     assert batches.waiting == 0
+
+
+async def test_an_item_cancelled_inside_a_batch_that_never_ran_is_not_run_later() -> None:
+    # `a` takes the batch [a, b] and waits for a thread; `b`, then `a`, are cancelled;
+    # the next step must not run `b` for nobody (a stored pod of a cancelled refresh).
+    lock = trio.Lock()
+    threads = trio.CapacityLimiter(1)
+    step = Stepper()
+    batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+    a, b, c = Square(1), Square(2), Square(3)
+    scope_a, scope_b = trio.CancelScope(), trio.CancelScope()
+
+    async def run(item: Square, scope: trio.CancelScope) -> None:
+        with scope:
+            await batches.run(item)
+
+    await lock.acquire()
+    await threads.acquire()  # no worker thread to be had until released
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run, a, scope_a)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(run, b, scope_b)
+        await trio.testing.wait_all_tasks_blocked()
+        lock.release()  # `a` takes [a, b] and waits for the limiter
+        await trio.testing.wait_all_tasks_blocked()
+        assert batches.waiting == 0
+        scope_b.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        scope_a.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        threads.release()
+        await batches.run(c)
+    assert scope_a.cancelled_caught and scope_b.cancelled_caught
+    assert c.done and c.result == 9
+    assert step.batches == [[3]]
+    assert not b.done
+    assert batches.waiting == 0
