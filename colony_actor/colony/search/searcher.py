@@ -61,7 +61,8 @@ class Searcher:
             return
         try:
             with trio.fail_after(CHECK_SECONDS):
-                header, _ = await self._workers.call({"op": "check", "sparql": query.sparql})
+                header, _ = await self._workers.call({"op": "check", "sparql": query.sparql,
+                                                      "cpu_seconds": self._cpu_seconds})
         except trio.TooSlowError:
             raise InvalidInput(f"The SPARQL query could not be parsed within {CHECK_SECONDS:g} "
                                "seconds; it is refused") from None

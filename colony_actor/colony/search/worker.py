@@ -141,6 +141,7 @@ def answer(request: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """The reply to one request; a failure as {"error": kind, "message": ...}."""
     try:
         if request.get("op") == "check":
+            sandbox.restart_cpu_clock(int(request["cpu_seconds"]))
             return {"syntax_error": check_syntax(request["sparql"])}, b""
         if request.get("op") == "report":
             return asdict(sandbox.report()), b""

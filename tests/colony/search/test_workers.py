@@ -31,6 +31,10 @@ UNSHARE = ("import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x10000000 | 
            " != 0)")
 
 
+def check(sparql: str, cpu_seconds: int = LIMITS.cpu_seconds) -> dict[str, Any]:
+    return {"op": "check", "sparql": sparql, "cpu_seconds": cpu_seconds}
+
+
 @pytest.fixture
 async def workers() -> AsyncIterator[QueryWorkers]:
     pool = QueryWorkers(LIMITS, 1)
@@ -51,12 +55,21 @@ async def test_a_worker_has_its_limits_and_no_network(workers: QueryWorkers) -> 
         assert report["network_refused"] is True
 
 
+async def test_a_check_has_a_cpu_allowance_of_its_own(workers: QueryWorkers) -> None:
+    # RLIMIT_CPU counts a process's whole life: a worker reused for a check after a long
+    # query would otherwise parse with what that query left over.
+    header, _ = await workers.call(check("SELECT * WHERE { ?s ?p ?o }", cpu_seconds=2))
+    assert header["syntax_error"] is None
+    report, _ = await workers.call({"op": "report"})
+    assert 0 < report["cpu_seconds_left"] <= 2
+
+
 async def test_a_parser_crash_ends_only_its_worker(workers: QueryWorkers) -> None:
     with pytest.raises(WorkerDied, match="stack"):
-        await workers.call({"op": "check", "sparql": BRACES})
-    header, _ = await workers.call({"op": "check", "sparql": "SELECT * WHERE {"})
+        await workers.call(check(BRACES))
+    header, _ = await workers.call(check("SELECT * WHERE {"))
     assert "error" in header["syntax_error"]
-    header, _ = await workers.call({"op": "check", "sparql": "SELECT * WHERE { ?s ?p ?o }"})
+    header, _ = await workers.call(check("SELECT * WHERE { ?s ?p ?o }"))
     assert header["syntax_error"] is None
     stats = workers.statistics()
     assert (stats["started"], stats["died"], stats["reused"], stats["idle"]) == (2, 1, 1, 1)
