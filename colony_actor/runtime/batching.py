@@ -44,9 +44,11 @@ class Batches(Generic[ItemT]):
         self._lock = lock or trio.Lock()
         self._limiter = limiter
         self._waiting: list[ItemT] = []
-        # Items whose submitter was cancelled while another's step held them, by id:
-        # if that step is cancelled before its thread call, they are not put back.
-        self._dropped: set[int] = set()
+        # The batch of the step in progress (one at a time: the lock), and those of its
+        # items whose submitter was cancelled meanwhile: if the step is cancelled before
+        # its thread call, they are not put back. Both are emptied as the step ends.
+        self._held: list[ItemT] = []
+        self._dropped: list[ItemT] = []
 
     @property
     def waiting(self) -> int:
@@ -63,14 +65,15 @@ class Batches(Generic[ItemT]):
                     await self._run_waiting(item)
         except BaseException:
             if not item.done:
-                if item in self._waiting:
-                    self._waiting.remove(item)
-                else:  # in the batch of a step that has not ended
-                    self._dropped.add(id(item))
+                if _among(item, self._waiting):
+                    self._waiting = [other for other in self._waiting if other is not item]
+                elif _among(item, self._held):  # another submitter's step holds it
+                    self._dropped.append(item)
             raise
 
     async def _run_waiting(self, runner: ItemT) -> None:
         batch, self._waiting = self._waiting, []
+        self._held = batch
         try:
             await threads.run_sync(self._step, batch, limiter=self._limiter)
         except Exception as exc:  # no thread to be had, or the step itself broke
@@ -80,15 +83,20 @@ class Batches(Generic[ItemT]):
             # the next of them to get the lock runs them; a cancelled submitter's item
             # is left out (its work would be done for nobody).
             self._waiting[:0] = [item for item in batch if item is not runner
-                                 and not item.done and id(item) not in self._dropped]
+                                 and not item.done and not _among(item, self._dropped)]
             raise
         else:
             self._fail_undone(batch, RuntimeError("the step left it undone"))
         finally:
-            self._dropped.difference_update(id(item) for item in batch)
+            self._held, self._dropped = [], []
 
     def _fail_undone(self, batch: list[ItemT], exc: Exception) -> None:
         for item in batch:
             if not item.done:
                 item.error = item.error or self._failed(item, exc)
                 item.done = True
+
+
+def _among(item: object, items: list[ItemT]) -> bool:
+    """Whether `item` itself is in `items` (by identity: items may compare equal)."""
+    return any(other is item for other in items)

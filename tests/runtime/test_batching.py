@@ -148,3 +148,40 @@ async def test_an_item_cancelled_inside_a_batch_that_never_ran_is_not_run_later(
     assert step.batches == [[3]]
     assert not b.done
     assert batches.waiting == 0
+
+
+async def test_an_item_submitted_again_after_its_runner_was_cancelled_is_run() -> None:
+    # A cancelled runner's own item is no other step's business: submitted again later,
+    # into a batch whose runner is cancelled in turn, it must be put back and run.
+    lock = trio.Lock()
+    threads = trio.CapacityLimiter(1)
+    step = Stepper()
+    batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+    item, other = Square(4), Square(5)
+    first, runner = trio.CancelScope(), trio.CancelScope()
+
+    async def run(what: Square, scope: trio.CancelScope | None = None) -> None:
+        with scope or trio.CancelScope():
+            await batches.run(what)
+
+    await lock.acquire()
+    await threads.acquire()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run, item, first)
+        await trio.testing.wait_all_tasks_blocked()
+        lock.release()  # `item`'s submitter takes [item] and waits for the limiter
+        await trio.testing.wait_all_tasks_blocked()
+        first.cancel()
+    await lock.acquire()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run, other, runner)
+        await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(run, item)
+        await trio.testing.wait_all_tasks_blocked()
+        lock.release()  # `other`'s submitter takes [other, item]
+        await trio.testing.wait_all_tasks_blocked()
+        runner.cancel()
+        await trio.testing.wait_all_tasks_blocked()
+        threads.release()
+    assert item.done and item.result == 16
+    assert step.batches == [[4]]
