@@ -57,7 +57,13 @@ class Batches(Generic[ItemT]):
 
     async def run(self, item: ItemT) -> None:
         """Return once `item` is done; its outcome is on it. A cancelled caller's item is
-        dropped if no step has taken it yet."""
+        dropped if no step has taken it yet. An item is submitted once: one already
+        waiting, held by a step or done is refused (ValueError), for two submitters of
+        one item would share its outcome."""
+        if item.done:
+            raise ValueError("this item is already done")
+        if _among(item, self._waiting) or _among(item, self._held):
+            raise ValueError("this item is already submitted")
         self._waiting.append(item)
         try:
             async with self._lock:
