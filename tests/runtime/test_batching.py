@@ -190,26 +190,27 @@ async def test_an_item_submitted_again_after_its_runner_was_cancelled_is_run() -
 async def test_an_item_pending_or_done_is_refused() -> None:
     # The same item twice at once, or again once done, would share one outcome between
     # two submitters (and, cancelled, leave the other's returned undone or run it twice).
-    lock = trio.Lock()
-    threads = trio.CapacityLimiter(1)
-    step = Stepper()
-    batches = Batches(step, failed=failed, lock=lock, limiter=threads)
-    waiting, held = Square(6), Square(7)
-    await lock.acquire()
-    await threads.acquire()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(batches.run, held)
-        await trio.testing.wait_all_tasks_blocked()
-        lock.release()  # a step holds [held] and waits for the limiter
-        await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(batches.run, waiting)
-        await trio.testing.wait_all_tasks_blocked()
-        for pending in (waiting, held):
-            with pytest.raises(ValueError, match="already submitted"):
-                await batches.run(pending)
-        threads.release()
-    assert waiting.done and held.done
-    with pytest.raises(ValueError, match="already done"):
-        await batches.run(held)
-    assert step.batches == [[7], [6]]
-    assert batches.waiting == 0
+    with trio.fail_after(10):  # without the refusal, this hangs
+        lock = trio.Lock()
+        threads = trio.CapacityLimiter(1)
+        step = Stepper()
+        batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+        waiting, held = Square(6), Square(7)
+        await lock.acquire()
+        await threads.acquire()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(batches.run, held)
+            await trio.testing.wait_all_tasks_blocked()
+            lock.release()  # a step holds [held] and waits for the limiter
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(batches.run, waiting)
+            await trio.testing.wait_all_tasks_blocked()
+            for pending in (waiting, held):
+                with pytest.raises(ValueError, match="already submitted"):
+                    await batches.run(pending)
+            threads.release()
+        assert waiting.done and held.done
+        with pytest.raises(ValueError, match="already done"):
+            await batches.run(held)
+        assert step.batches == [[7], [6]]
+        assert batches.waiting == 0
