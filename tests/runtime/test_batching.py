@@ -113,104 +113,101 @@ async def test_a_cancelled_submitter_leaves_the_others_items_alone(cancelled: st
     assert batches.waiting == 0
 
 
+class Gated:
+    """Batches behind a lock and a one-thread limiter that the test holds until it
+    releases them: a step can be made to take its batch, then wait for a thread."""
+
+    def __init__(self) -> None:
+        self.lock = trio.Lock()
+        self.threads = trio.CapacityLimiter(1)
+        self.step = Stepper()
+        self.batches = Batches(self.step, failed=failed, lock=self.lock, limiter=self.threads)
+
+    async def hold(self) -> None:
+        await self.lock.acquire()
+        await self.threads.acquire()
+
+    async def run(self, item: Square, scope: trio.CancelScope | None = None) -> None:
+        with scope or trio.CancelScope():
+            await self.batches.run(item)
+
+
 async def test_an_item_cancelled_inside_a_batch_that_never_ran_is_not_run_later() -> None:
     # `a` takes the batch [a, b] and waits for a thread; `b`, then `a`, are cancelled;
     # the next step must not run `b` for nobody (a stored pod of a cancelled refresh).
-    lock = trio.Lock()
-    threads = trio.CapacityLimiter(1)
-    step = Stepper()
-    batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+    gated = Gated()
     a, b, c = Square(1), Square(2), Square(3)
     scope_a, scope_b = trio.CancelScope(), trio.CancelScope()
-
-    async def run(item: Square, scope: trio.CancelScope) -> None:
-        with scope:
-            await batches.run(item)
-
-    await lock.acquire()
-    await threads.acquire()  # no worker thread to be had until released
+    await gated.hold()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run, a, scope_a)
+        nursery.start_soon(gated.run, a, scope_a)
         await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(run, b, scope_b)
+        nursery.start_soon(gated.run, b, scope_b)
         await trio.testing.wait_all_tasks_blocked()
-        lock.release()  # `a` takes [a, b] and waits for the limiter
+        gated.lock.release()  # `a` takes [a, b] and waits for the limiter
         await trio.testing.wait_all_tasks_blocked()
-        assert batches.waiting == 0
+        assert gated.batches.waiting == 0
         scope_b.cancel()
         await trio.testing.wait_all_tasks_blocked()
         scope_a.cancel()
         await trio.testing.wait_all_tasks_blocked()
-        threads.release()
-        await batches.run(c)
+        gated.threads.release()
+        await gated.batches.run(c)
     assert scope_a.cancelled_caught and scope_b.cancelled_caught
     assert c.done and c.result == 9
-    assert step.batches == [[3]]
+    assert gated.step.batches == [[3]]
     assert not b.done
-    assert batches.waiting == 0
+    assert gated.batches.waiting == 0
 
 
 async def test_an_item_submitted_again_after_its_runner_was_cancelled_is_run() -> None:
     # A cancelled runner's own item is no other step's business: submitted again later,
     # into a batch whose runner is cancelled in turn, it must be put back and run.
-    lock = trio.Lock()
-    threads = trio.CapacityLimiter(1)
-    step = Stepper()
-    batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+    gated = Gated()
     item, other = Square(4), Square(5)
     first, runner = trio.CancelScope(), trio.CancelScope()
-
-    async def run(what: Square, scope: trio.CancelScope | None = None) -> None:
-        with scope or trio.CancelScope():
-            await batches.run(what)
-
-    await lock.acquire()
-    await threads.acquire()
+    await gated.hold()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run, item, first)
+        nursery.start_soon(gated.run, item, first)
         await trio.testing.wait_all_tasks_blocked()
-        lock.release()  # `item`'s submitter takes [item] and waits for the limiter
+        gated.lock.release()  # `item`'s submitter takes [item] and waits for the limiter
         await trio.testing.wait_all_tasks_blocked()
         first.cancel()
-    await lock.acquire()
+    await gated.lock.acquire()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run, other, runner)
+        nursery.start_soon(gated.run, other, runner)
         await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(run, item)
+        nursery.start_soon(gated.run, item)
         await trio.testing.wait_all_tasks_blocked()
-        lock.release()  # `other`'s submitter takes [other, item]
+        gated.lock.release()  # `other`'s submitter takes [other, item]
         await trio.testing.wait_all_tasks_blocked()
         runner.cancel()
         await trio.testing.wait_all_tasks_blocked()
-        threads.release()
+        gated.threads.release()
     assert item.done and item.result == 16
-    assert step.batches == [[4]]
+    assert gated.step.batches == [[4]]
 
 
 async def test_an_item_pending_or_done_is_refused() -> None:
     # The same item twice at once, or again once done, would share one outcome between
     # two submitters (and, cancelled, leave the other's returned undone or run it twice).
     with trio.fail_after(10):  # without the refusal, this hangs
-        lock = trio.Lock()
-        threads = trio.CapacityLimiter(1)
-        step = Stepper()
-        batches = Batches(step, failed=failed, lock=lock, limiter=threads)
+        gated = Gated()
         waiting, held = Square(6), Square(7)
-        await lock.acquire()
-        await threads.acquire()
+        await gated.hold()
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(batches.run, held)
+            nursery.start_soon(gated.run, held)
             await trio.testing.wait_all_tasks_blocked()
-            lock.release()  # a step holds [held] and waits for the limiter
+            gated.lock.release()  # a step holds [held] and waits for the limiter
             await trio.testing.wait_all_tasks_blocked()
-            nursery.start_soon(batches.run, waiting)
+            nursery.start_soon(gated.run, waiting)
             await trio.testing.wait_all_tasks_blocked()
             for pending in (waiting, held):
                 with pytest.raises(ValueError, match="already submitted"):
-                    await batches.run(pending)
-            threads.release()
+                    await gated.batches.run(pending)
+            gated.threads.release()
         assert waiting.done and held.done
         with pytest.raises(ValueError, match="already done"):
-            await batches.run(held)
-        assert step.batches == [[7], [6]]
-        assert batches.waiting == 0
+            await gated.batches.run(held)
+        assert gated.step.batches == [[7], [6]]
+        assert gated.batches.waiting == 0
