@@ -4,9 +4,11 @@ search reads a few subjects instead of scanning every literal of every pod.
 It answers one question, `candidates`: which (graph, subject) groups can hold the first
 rows of a text search. For that it
   1. lower-cases the terms with oxigraph's LCASE;
-  2. asks SQLite which groups contain which terms (ranking.groups_query);
+  2. asks SQLite which groups contain which terms (ranking.groups_query), or, for one
+     common term, reads the graphs in ranking order until the limit is reached (walk.py);
   3. ranks the groups as the query does (match_count, depth key from the config pod,
-     graph) and keeps those that can hold the first LIMIT rows (ranking.py).
+     graph) and keeps those that can hold the first LIMIT rows (ranking.py, choosing.py).
+It also lists the pod graphs in IRI order (`graphs_after`, for search/typed.py).
 The search itself (search/text.py) then runs the reference query on those groups only,
 so rows, order, match_count and depth come from the very query a full scan runs.
 
@@ -37,48 +39,23 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from pyoxigraph import NamedNode, Store
 
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
-from colony_actor.colony.fulltext import catchup, check, rows, schema
-from colony_actor.colony.fulltext.ranking import (
-    RANKED,
-    Candidates,
-    first_groups,
-    first_literals_query,
-    groups_query,
-    select_groups,
-)
+from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, walk
+from colony_actor.colony.fulltext.ranking import Candidates
 from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
+from colony_actor.colony.fulltext.state import CatchUp, IndexStatistics
 from colony_actor.colony.fulltext.upkeep import Upkeep
 from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.vocab import LOCAL_GRAPH
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
-
-
-@dataclass(frozen=True)
-class CatchUp:
-    """How far the catch-up got: `kind` "build" or "reconcile" while behind, "" once in
-    step; graphs re-read out of those to re-read, and the rows written."""
-    kind: str
-    graphs_done: int
-    graphs_total: int
-    rows_done: int
-
-
-@dataclass(frozen=True)
-class IndexStatistics:
-    usable: bool
-    writing: bool  # a store write is in progress (searches wait for it)
-    searches_waiting: int  # searches waiting for that write to end
-    version: int
 
 
 class FullTextIndex:
@@ -98,6 +75,9 @@ class FullTextIndex:
         self._edits: dict[str, int] = {}  # graph IRI -> writes seen, for the depth cache
         self._depth_cache: tuple[tuple[str, int], dict[str, list[int]]] | None = None
         self._usable = True
+        self._order: tuple[Mapping[str, list[int]], int, walk.Order] | None = None
+        self.common_matches = walk.COMMON_MATCHES  # tests lower both to walk small data
+        self.walk_budget = walk.WALK_BUDGET
 
     # -- opening ---------------------------------------------------------------------
 
@@ -335,38 +315,39 @@ class FullTextIndex:
     def _candidates(self, store: Store, terms: Sequence[str], limit: int, config: NamedNode,
                     deadline: float, version: int) -> Candidates:
         lowered = rows.lcase(store, terms)
-        groups, params = groups_query(lowered)
         depths = self._depths(store, config)
         with self._readers.reading(deadline) as reader:
-            if self._readers.load_depth_keys(reader, depths):
-                if len(set(lowered)) == 1:
-                    # One term: every match_count is the same, the ranking is the depth
-                    # key, graph, subject: the first rows are found without grouping and
-                    # ranking every match.
-                    sql, single = first_literals_query(lowered[0], limit)
-                    chosen, ambiguous = first_groups(
-                        (str(i), str(x), int(p), str(k), int(n))
-                        for i, x, p, k, n in reader.execute(sql, single).fetchall())
-                    return Candidates(chosen, ambiguous, depths, version)
-                # select_groups in SQL: the work stays in SQLite (which runs without the
-                # GIL), and only the chosen groups come back to Python.
-                params.append(limit)
-                found = reader.execute(RANKED.format(groups=groups, limit=len(params)),
-                                       params).fetchall()
-                if not found:
-                    return Candidates([], set(), {}, version)
-                chosen = sorted({(str(g), str(x)) for g, x, _ in found})
-                ambiguous = {(str(g), str(x)) for g, x, a in found if a}
-                return Candidates(chosen, ambiguous, depths, version)
-            every = [(str(g), str(x), int(m), int(n), bool(a)) for g, x, m, n, a in
-                     reader.execute(f"SELECT g.iri, s.subject, s.matches, s.rows, s.ambiguous "
-                                    f"FROM ({groups}) s JOIN graphs g ON g.id = s.graph",
-                                    params).fetchall()]
-        if not every:
-            return Candidates([], set(), {}, version)
-        chosen = select_groups([(g, x, m, n) for g, x, m, n, _ in every], depths, limit)
-        ambiguous = {(g, x) for g, x, _, _, a in every if a}
-        return Candidates(chosen, ambiguous, depths, version)
+            in_sql = self._readers.load_depth_keys(reader, depths)
+            return choosing.candidates(
+                reader, lowered, limit, depths, version, in_sql,
+                lambda term: self._walked(reader, term, limit, depths, version))
+
+    def graphs_after(self, after: str, count: int, deadline: float
+                     ) -> tuple[list[str], int] | None:
+        """Up to `count` IRIs of the store's pod graphs after `after`, in IRI order, with the
+        version they were read at; None while the index is not in step."""
+        if not self._usable or self.behind:
+            return None
+        version = self._stable_version(deadline)
+        try:
+            with self._readers.reading(deadline) as reader:
+                return [str(i) for i, in reader.execute(
+                    "SELECT iri FROM graphs WHERE iri > ? ORDER BY iri LIMIT ?",
+                    (after, count))], version
+        except sqlite3.Error:
+            if time.monotonic() > deadline:
+                raise SearchTimeout("The search ran out of time") from None
+            return None
+
+    def _walked(self, reader: sqlite3.Connection, term: str, limit: int,
+                depths: Mapping[str, list[int]], version: int) -> list[walk.Literal] | None:
+        """A common term's first literals by walking the graphs (walk.py), else None."""
+        if not walk.is_common(reader, term, self.common_matches):
+            return None
+        cached = self._order  # the graphs change only with the version
+        if cached is None or cached[0] is not depths or cached[1] != version:
+            cached = self._order = (depths, version, walk.graph_order(reader, depths))
+        return walk.first_literals(reader, cached[2], term, limit, self.walk_budget)
 
     def _depths(self, store: Store, config: NamedNode) -> dict[str, list[int]]:
         stamp = (config.value, self._edits.get(config.value, 0))

@@ -20,6 +20,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
 
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
 from colony_actor.colony.facade import FULLTEXT_FILE, Colony
+from colony_actor.colony.fulltext import walk
 from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.fulltext.ranking import RANKED, select_groups
 from colony_actor.colony.keys.store import KeyStore
@@ -376,10 +377,12 @@ def subject_tree(data: st.DataObject, subject: NamedNode) -> list[Triple]:
     return out
 
 
-def test_random_literals_and_terms(tmp_path: Path) -> None:
+@pytest.mark.parametrize("common_matches", [walk.COMMON_MATCHES, 1], ids=["fts", "walk"])
+def test_random_literals_and_terms(tmp_path: Path, common_matches: int) -> None:
     config = "c" * 64
     graph, index = open_graph(tmp_path, config)
     assert index is not None
+    index.common_matches = common_matches  # 1: every one-term search walks (walk.py)
     stamp = "2025-01-01T00:00:00.000000Z"
     init_config(graph, "d" * 64, stamp)
     pods = [f"{i:064x}" for i in range(1, 5)]

@@ -1,0 +1,91 @@
+"""A one-term text search over a common term: its first rows found graph by graph.
+
+With one term every group's match_count is the same, so the ranking is the depth key, then
+graph, then subject. A term found in thousands of literals fills the first `limit` rows
+within the first graphs of that order, yet reading every match and sorting them grows with
+the data. The walk reads the graphs in ranking order instead (the index's graphs, once per
+depth key), a growing chunk at a time, through the (graph, subject) index, and stops at the
+(depth key, graph) bucket that holds the `limit`-th row: the very buckets
+`ranking.first_literals_query` keeps. A rare term stays on that query (its matches come
+from the FTS index at once); a walk that finds too few rows within its budget of graphs
+gives up and leaves it to that query too. Blocking; this module must never write, and never
+decide a row's order itself (the search's own query does).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from colony_actor.colony.fulltext.ranking import MIN_TRIGRAM
+from colony_actor.colony.store.sparql import NO_DEPTH
+
+# FTS matches from which a term counts as common (counted up to this many only).
+COMMON_MATCHES: Final = 5000
+# Graphs (order entries) a walk may read before it gives up.
+WALK_BUDGET: Final = 8192
+_FIRST_CHUNK: Final = 32
+_MAX_CHUNK: Final = 2048
+_PROBE: Final = ("SELECT count(*) FROM (SELECT rowid FROM literals_fts WHERE literals_fts "
+                 "MATCH ? LIMIT ?)")
+_CHUNK: Final = ("SELECT l.graph, l.subject, l.predicate, l.kind, l.id FROM literals l "
+                 "WHERE l.graph IN (SELECT value FROM json_each(?1)) "
+                 "AND instr(coalesce(l.raw, l.text), ?2) > 0")
+
+Order = list[tuple[int, str, int]]  # (depth key, graph IRI, graph id), in ranking order
+Literal = tuple[str, str, int, str, int]  # graph IRI, subject, predicate id, kind, literal id
+
+
+def is_common(reader: sqlite3.Connection, term: str, threshold: int = COMMON_MATCHES) -> bool:
+    """Whether a walk should find this lower-cased term's first rows: a term the trigram
+    index cannot look up (too short, or with a NUL) is read from the table either way;
+    any other counts as common from `threshold` FTS matches."""
+    if len(term) < MIN_TRIGRAM or "\x00" in term:
+        return True
+    phrase = '"' + term.replace('"', '""') + '"'
+    found = reader.execute(_PROBE, (phrase, threshold)).fetchone()
+    return int(found[0]) >= threshold
+
+
+def graph_order(reader: sqlite3.Connection, depths: Mapping[str, list[int]]) -> Order:
+    """Every graph of the index once per depth key of it (NO_DEPTH without any), in the
+    ranking's order: depth key, then IRI."""
+    order = [(key, str(iri), int(number))
+             for number, iri in reader.execute("SELECT id, iri FROM graphs")
+             for key in depths.get(iri, [NO_DEPTH])]
+    order.sort()
+    return order
+
+
+def first_literals(reader: sqlite3.Connection, order: Sequence[tuple[int, str, int]],
+                   term: str, limit: int, budget: int = WALK_BUDGET) -> list[Literal] | None:
+    """The matching literals of the (depth key, graph) buckets up to the one holding the
+    `limit`-th row of the ranking (every match if there are fewer), as
+    `ranking.first_literals_query` gives them; None if they are not all within the first
+    `budget` order entries."""
+    found: list[Literal] = []
+    total = 0
+    position = 0
+    chunk = _FIRST_CHUNK
+    while position < len(order):
+        if position >= budget:
+            return None
+        part = order[position:position + min(chunk, budget - position)]
+        ids = sorted({number for _, _, number in part})
+        per_graph: dict[int, list[tuple[str, int, str, int]]] = {}
+        for number, subject, predicate, kind, literal in reader.execute(
+                _CHUNK, (json.dumps(ids), term)):
+            per_graph.setdefault(int(number), []).append(
+                (str(subject), int(predicate), str(kind), int(literal)))
+        for _, iri, number in part:
+            matches = per_graph.get(number, [])
+            found.extend((iri, *match) for match in matches)
+            # A graph's rows count once per depth key, as the ranking repeats them.
+            total += len(matches)
+            if total >= limit:
+                return found
+        position += len(part)
+        chunk = min(chunk * 4, _MAX_CHUNK)
+    return found
