@@ -36,7 +36,7 @@ def differences(upkeep: Upkeep, lock: threading.Lock, store: Store) -> list[str]
     for graph in graphs:
         if indexed.get(graph.value, "") != wanted.get(graph.value, ""):
             problems.append(f"generation of {graph.value}")
-    theirs = sorted((g.value, *row) for g in graphs for row in rows.graph_rows(store, g))
+    theirs = sorted(tuple(row) for g in graphs for row in rows.queried_rows(store, [g]))
     if mine != theirs:
         extra = sorted(set(mine) - set(theirs))[:5]
         missing = sorted(set(theirs) - set(mine))[:5]

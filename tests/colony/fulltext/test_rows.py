@@ -1,0 +1,31 @@
+"""The rows the index is built from, read from the statements with no query: the very rows
+the reference SPARQL gives, for any literal (kinds, case, NULs, blank and named subjects)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyoxigraph import BlankNode, NamedNode, Quad, Store
+
+from colony_actor.colony.fulltext import rows
+
+from .test_fulltext import P, literals
+
+GRAPHS = [NamedNode(f"ant://{i:064x}") for i in range(3)]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(GRAPHS), st.booleans(), st.integers(0, 3),
+                          st.sampled_from(P), st.one_of(literals(), st.just(None))),
+                max_size=12))
+def test_rows_are_those_of_the_reference_query(tmp_path: Path, statements: list) -> None:
+    store = Store()
+    store.extend(Quad(BlankNode(f"b{n}") if blank else NamedNode(f"ant://s{n}"), predicate,
+                      GRAPHS[0] if value is None else value, graph)
+                 for graph, blank, n, predicate, value in statements)
+    for graphs in (GRAPHS, GRAPHS[1:2], []):
+        assert (sorted(rows.rows_of_graphs(store, graphs))
+                == sorted(rows.queried_rows(store, graphs)))
