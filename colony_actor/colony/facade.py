@@ -21,7 +21,7 @@ import trio
 from colony_actor.colony import chunks, pods
 from colony_actor.colony.errors import InvalidInput
 from colony_actor.colony.fulltext.index import FullTextIndex, open_beside
-from colony_actor.colony.fulltext.running import catching_up
+from colony_actor.colony.fulltext.running import CHILD_BUILD_GRAPHS, catching_up
 from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
@@ -114,15 +114,17 @@ class Colony:
         write to it (writes go through the methods here, under their lock)."""
         return self._graph
 
-    async def catch_up_index(self) -> None:
+    async def catch_up_index(self, child_from: int = CHILD_BUILD_GRAPHS) -> None:
         """Bring the full-text index in step with the store if it is behind (just created,
         or not sealed by a clean close), a batch of pods at a time in worker threads, each
-        under the write lock so that edits go on meanwhile; searches wait for it. Logs how
-        far it got every few seconds. Run it once the daemon listens."""
+        under the write lock so that edits go on meanwhile; searches wait for it. From
+        `child_from` pods to read (and half the store), a child process builds the whole
+        index first. Logs how far it got every few seconds. Run it once the daemon
+        listens."""
         index = self._index
         if index is None or not index.behind:
             return
-        await catching_up(self._access, index)
+        await catching_up(self._access, index, child_from)
 
     @property
     def fulltext(self) -> FullTextIndex | None:

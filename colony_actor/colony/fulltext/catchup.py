@@ -32,8 +32,9 @@ BATCH_GRAPHS: Final = 50
 class Plan:
     """The graphs to re-read, in batches: those whose generation differs, and those the
     index holds that the store did not have (re-reading one that is gone drops it; one
-    made meanwhile is simply read)."""
+    made meanwhile is simply read); `graphs`, how many pod graphs the store has."""
     stale: list[NamedNode]
+    graphs: int
 
     def batches(self) -> list[list[NamedNode]]:
         return [self.stale[i:i + BATCH_GRAPHS] for i in range(0, len(self.stale), BATCH_GRAPHS)]
@@ -46,7 +47,8 @@ def plan(store: Store, upkeep: Upkeep) -> Plan:
     indexed = upkeep.generations()
     present = {g.value for g in graphs}
     stale = [g for g in graphs if indexed.get(g.value) != wanted.get(g.value, "")]
-    return Plan(stale + [NamedNode(iri) for iri in sorted(set(indexed) - present)])
+    return Plan(stale + [NamedNode(iri) for iri in sorted(set(indexed) - present)],
+                len(graphs))
 
 
 def replace_batch(store: Store, db: sqlite3.Connection, upkeep: Upkeep,

@@ -235,13 +235,7 @@ class FullTextIndex:
         with self._changed:
             self._version += 1
         try:
-            db = schema.rebuild(self.path, store)
-            with self._db_lock:
-                old, self._upkeep = self._upkeep, Upkeep(db)
-                old.db.close()
-            # Pooled readers still see the file the rebuild replaced.
-            readers, self._readers = self._readers, Readers(self.path)
-            readers.close()
+            self._use(schema.rebuild(self.path, store))
             self._edits.clear()
             self._depth_cache = None
             self._usable = True
@@ -250,6 +244,33 @@ class FullTextIndex:
             with self._changed:
                 self._version += 1
                 self._changed.notify_all()
+
+    def adopt(self, built: Path) -> None:
+        """Use the whole index file `built` (builder.py wrote it from the store as it was)
+        instead of the one the catch-up fills; the graphs written since look stale to the
+        next plan. Call with the store's write lock held."""
+        with self._changed:
+            self._version += 1
+        try:
+            self._use(schema.move_in_place(built, self.path))
+        finally:
+            with self._changed:
+                self._version += 1
+                self._changed.notify_all()
+
+    def building(self, graphs_done: int, graphs_total: int, rows_done: int) -> None:
+        """How far a build in another process got (for `not_ready` and the log)."""
+        with self._changed:
+            self._progress = CatchUp(self._progress.kind, graphs_done, graphs_total, rows_done)
+
+    def _use(self, db: sqlite3.Connection) -> None:
+        """Write through `db` from now on, and read its file."""
+        with self._db_lock:
+            old, self._upkeep = self._upkeep, Upkeep(db)
+            old.db.close()
+        # Pooled readers still see the file replaced.
+        readers, self._readers = self._readers, Readers(self.path)
+        readers.close()
 
     def statistics(self) -> IndexStatistics:
         with self._changed:

@@ -13,7 +13,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -171,6 +171,29 @@ def rebuild(path: Path, store: Store) -> sqlite3.Connection:
     writer's connection to it."""
     started = time.monotonic()
     building = path.with_name(path.name + ".rebuild")
+    rows = build_file(building, store)
+    db = move_in_place(building, path)
+    log.info("fulltext_rebuilt", path=str(path), literals=rows,
+             seconds=round(time.monotonic() - started, 2))
+    return db
+
+
+def move_in_place(built: Path, path: Path) -> sqlite3.Connection:
+    """Put a file `build_file` made where the index is looked for; the writer's
+    connection to it."""
+    _remove_files(path)
+    os.replace(built, path)
+    fsync_dir(path.parent)
+    return _writer(path)
+
+
+def build_file(building: Path, store: Store,
+               progress: Callable[[int, int, int], None] = lambda *_: None) -> int:
+    """Write a whole index of the store into the file `building` (replaced if there),
+    synced once complete; the rows written. `progress(graphs_done, graphs_total, rows)`
+    is called after each batch of graphs, then (graphs_total, graphs_total, rows) before
+    the FTS index is built from the rows, the longest single step. The generation tokens
+    are read before any row: a graph written meanwhile can only look stale."""
     _remove_files(building)
     db = connect(building)
     rows = 0
@@ -180,8 +203,8 @@ def rebuild(path: Path, store: Store) -> sqlite3.Connection:
         with transaction(db):
             for statement in _SCHEMA:
                 db.execute(statement)
-            graphs = pod_graphs(store)
             tokens = generations(store)
+            graphs = pod_graphs(store)
             for number, graph in enumerate(graphs, 1):
                 db.execute("INSERT INTO graphs(id, iri, generation) VALUES (?, ?, ?)",
                            (number, graph.value, tokens.get(graph.value, "")))
@@ -199,6 +222,7 @@ def rebuild(path: Path, store: Store) -> sqlite3.Connection:
                 db.executemany(INSERT, ((ids[g], x, predicate(p), k, *text_columns(t))
                                         for g, x, p, k, t in found))
                 rows += len(found)
+                progress(min(start + REBUILD_BATCH, len(graphs)), len(graphs), rows)
             db.executemany("INSERT INTO predicates(id, iri) VALUES (?, ?)",
                            ((n, iri) for iri, n in predicates.items()))
             db.execute("INSERT INTO literals_fts(literals_fts) VALUES ('rebuild')")
@@ -209,9 +233,4 @@ def rebuild(path: Path, store: Store) -> sqlite3.Connection:
         db.close()
     with open(building, "rb") as handle:
         os.fsync(handle.fileno())
-    _remove_files(path)
-    os.replace(building, path)
-    fsync_dir(path.parent)
-    log.info("fulltext_rebuilt", path=str(path), literals=rows,
-             seconds=round(time.monotonic() - started, 2))
-    return _writer(path)
+    return rows

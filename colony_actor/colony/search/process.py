@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, Final
 
 import trio
@@ -29,12 +28,12 @@ import trio
 from colony_actor.colony.errors import ColonyError
 from colony_actor.colony.search.sandbox import Limits
 from colony_actor.colony.search.worker import FRAME
+from colony_actor.runtime import children
 
 # An answer's JSON header is small; its body (SPARQL JSON text) is bounded by the row cap.
 MAX_HEADER: Final = 1 << 20
 MAX_BODY: Final = 1 << 32
 _STDERR_KEPT: Final = 4096
-_PACKAGE_ROOT: Final = str(Path(__file__).resolve().parents[3])
 
 
 class WorkerDied(ColonyError):
@@ -162,9 +161,7 @@ class QueryWorkers:
         # Few malloc arenas: each thread's arena reserves 64 MiB of address space, which
         # RLIMIT_AS counts, so the limit bounds what the query uses, not how many threads
         # the store started.
-        env = {**os.environ, "RUST_BACKTRACE": "0", "MALLOC_ARENA_MAX": "2",
-               "PYTHONPATH": os.pathsep.join(
-                   [_PACKAGE_ROOT, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        env = children.environment(RUST_BACKTRACE="0", MALLOC_ARENA_MAX="2")
         process = await trio.lowlevel.open_process(
             [sys.executable, "-m", "colony_actor.colony.search.worker",
              json.dumps(asdict(self._limits)), str(os.getpid())],

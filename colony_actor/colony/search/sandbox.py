@@ -19,7 +19,6 @@ be imported for its side effects: everything happens when `enter` is called.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import errno
@@ -28,15 +27,11 @@ import os
 import resource
 import socket
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-# Added to the worker's nice value: the daemon's event loop gets a CPU first.
-NICENESS: Final = 10
-# How often the worker looks whether the daemon is still there.
-WATCH_SECONDS: Final = 0.25
+from colony_actor.runtime import children
+
 _CLONE_NEWUSER: Final = 0x10000000
 _CLONE_NEWNET: Final = 0x40000000
 
@@ -73,11 +68,10 @@ def enter(limits: Limits, parent: int) -> None:
     """The worker's init: every limit, in this process, for good."""
     if os.getppid() != parent:  # the daemon is already gone
         os._exit(1)
-    with contextlib.suppress(OSError):
-        os.nice(NICENESS)
+    children.lower_priority()
     if not _own_network_namespace():  # while this process has one thread
         _refuse_network()
-    _watch_daemon(parent)
+    children.end_with(parent)  # starts a thread: after the namespace move
     _lower(resource.RLIMIT_AS, limits.memory_bytes)
     _lower(resource.RLIMIT_STACK, limits.stack_bytes)
     restart_cpu_clock(limits.cpu_seconds)
@@ -102,19 +96,6 @@ def report() -> Report:
                   stack_bytes=resource.getrlimit(resource.RLIMIT_STACK)[0],
                   cpu_seconds_left=int(cpu - used.ru_utime - used.ru_stime),
                   network_refused=_network_refused())
-
-
-def _watch_daemon(parent: int) -> None:
-    """End this worker once the daemon's process is gone, however it ended: a thread
-    checks a few times a second (a query that holds the GIL delays it, and its CPU limit
-    bounds that). Not PR_SET_PDEATHSIG: it fires when the daemon's *thread* that started
-    the worker ends, and trio starts processes from cached threads that end when idle."""
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCH_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-daemon", daemon=True).start()
 
 
 def _own_network_namespace() -> bool:

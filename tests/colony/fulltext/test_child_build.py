@@ -1,0 +1,75 @@
+"""The whole index built by a child process (fulltext/builder.py) when most of the store
+is to be read: adopted, then the graphs written meanwhile re-read; a child that fails
+leaves the work to the batches. Both run the real child on the real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trio
+from structlog.testing import capture_logs
+
+from colony_actor.colony.facade import FULLTEXT_FILE, Colony
+from colony_actor.colony.keys.store import KeyStore
+
+from ..conftest import PASSWORD, SETTINGS, MemoryNetwork, OpenColony, no_progress
+from .test_fulltext import CTX, S, fill, remove_index
+
+
+async def reopened_without_index(open_colony: OpenColony, network: MemoryNetwork,
+                                 tmp_path: Path) -> tuple[Colony, list[str], dict]:
+    colony = await open_colony(network)
+    pods = await fill(colony)
+    before = await colony.search("beatles road", no_progress)
+    await colony.aclose()
+    data_dir = tmp_path / "alice-1"
+    await trio.to_thread.run_sync(remove_index, data_dir / FULLTEXT_FILE)
+    keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
+    colony = await Colony.open(data_dir, network, keys, **SETTINGS)
+    assert colony.fulltext is not None and colony.fulltext.behind == "build"
+    return colony, pods, before
+
+
+async def test_a_child_builds_the_index_and_edits_meanwhile_are_kept(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
+    colony, pods, before = await reopened_without_index(open_colony, network, tmp_path)
+    try:
+        with capture_logs() as logs:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(colony.catch_up_index, 1)
+                # An edit while the child builds (or once it is adopted): never lost.
+                await colony.put_subject_data(pods[0], S[30], {
+                    "@context": CTX, "schema:name": "Zanzibar meanwhile"})
+        events = [e["event"] for e in logs]
+        built = [e for e in logs if e["event"] == "fulltext_built_in_child"]
+        # The child's file is used: only the edited pod, if any, is read again.
+        assert built and built[0]["pods_written_since"] <= 1, events
+        assert "fulltext_child_build_failed" not in events
+        assert colony.fulltext is not None and not colony.fulltext.behind
+        again = await colony.search("beatles road", no_progress)
+        assert again["sparql_results"] == before["sparql_results"]
+        assert (await colony.search("zanzibar", no_progress))["result_count"] == 1
+        assert colony.fulltext.differences(colony.store.store) == []
+        assert not (tmp_path / "alice-1" / (FULLTEXT_FILE + ".build")).exists()
+    finally:
+        await colony.aclose()
+
+
+async def test_a_child_that_fails_leaves_the_build_to_the_batches(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
+    colony, _, before = await reopened_without_index(open_colony, network, tmp_path)
+    # The child cannot write its file where a directory stands.
+    (tmp_path / "alice-1" / (FULLTEXT_FILE + ".build")).mkdir()
+    try:
+        with capture_logs() as logs:
+            await colony.catch_up_index(1)
+        failed = [e for e in logs if e["event"] == "fulltext_child_build_failed"]
+        assert failed and failed[0]["returncode"] != 0, logs
+        assert "fulltext_built_in_child" not in [e["event"] for e in logs]
+        assert colony.fulltext is not None and colony.fulltext.usable
+        assert not colony.fulltext.behind
+        again = await colony.search("beatles road", no_progress)
+        assert again["sparql_results"] == before["sparql_results"]
+        assert colony.fulltext.differences(colony.store.store) == []
+    finally:
+        await colony.aclose()
