@@ -1,16 +1,18 @@
 """What the full-text index reads from the store: rows of literals, generation tokens,
 the terms lower-cased, and the depth keys of the graphs.
 
-Reads only, all blocking; this module must never write to the store, never read the local
-graph but for generation tokens, and never paste a user string into SPARQL (terms are
+Reads only, all blocking; this module must never write to the store, never index the
+local graph nor read it but for generation tokens (a scan of the whole store passes over
+it), and never paste a user string into SPARQL (terms are
 pyoxigraph Literals).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
 
 from colony_actor.colony.jsonld import subject_tree_pattern
 from colony_actor.colony.store.rows import KIND, LITERAL_ROWS, GraphRows, csv_rows, field
@@ -18,6 +20,7 @@ from colony_actor.colony.store.sparql import L, depth_key
 from colony_actor.colony.vocab import (
     DEPTH,
     INDEX_GENERATION,
+    LOCAL_GRAPH,
     RDF_LANG_STRING,
     XSD_STRING,
     text,
@@ -35,27 +38,45 @@ def graph_rows(store: Store, graph: NamedNode) -> list[list[str]]:
 
 def rows_of_graphs(store: Store, graphs: Sequence[NamedNode]) -> list[list[str]]:
     """The rows of these graphs, each with its graph first: those `queried_rows` gives,
-    built from the graphs' statements with no query (several times cheaper). A text is
+    built from the graphs' statements with no query (several times cheaper)."""
+    return _rows(store, ((graph.value, quad) for graph in graphs
+                         for quad in store.quads_for_pattern(None, None, None, graph)))
+
+
+def every_row(store: Store, chunk: int = 20_000) -> Iterator[tuple[list[list[str]], int]]:
+    """The rows of every pod graph, each with its graph first, by one scan of the store
+    (far cheaper than a read per graph on a large store), in lists of about `chunk`
+    statements, each with how many graphs the scan has entered so far."""
+    statements = store.quads_for_pattern(None, None, None, None)
+    graphs: set[str] = set()
+    while read := list(islice(statements, chunk)):
+        named = [(g.value, q) for q in read
+                 if isinstance(g := q.graph_name, NamedNode) and g != LOCAL_GRAPH]
+        graphs.update(g for g, _ in named)
+        yield _rows(store, named), len(graphs)
+
+
+def _rows(store: Store, quads: Iterable[tuple[str, Quad]]) -> list[list[str]]:
+    """The rows of these (graph IRI, statement) pairs that have a literal object. A text is
     lower-cased here if it is ASCII (where Python and oxigraph agree), else by oxigraph's
     own LCASE, all such texts in one query."""
     out: list[list[str]] = []
     unicode: list[int] = []
-    for graph in graphs:
-        for quad in store.quads_for_pattern(None, None, None, graph):
-            literal = quad.object
-            if not isinstance(literal, Literal):
-                continue
-            subject = quad.subject
-            # As the CSV of IF(isBlank(?x), ?x, STR(?x)): a quoted triple has no string.
-            name = (subject.value if isinstance(subject, NamedNode) else
-                    "_:" + subject.value if isinstance(subject, BlankNode) else "")
-            datatype = literal.datatype
-            kind = "l" if datatype == RDF_LANG_STRING else "s" if datatype == XSD_STRING else "o"
-            value = literal.value
-            if not value.isascii():
-                unicode.append(len(out))
-            out.append([graph.value, name, quad.predicate.value, kind,
-                        value.lower() if value.isascii() else value])
+    for graph, quad in quads:
+        literal = quad.object
+        if not isinstance(literal, Literal):
+            continue
+        subject = quad.subject
+        # As the CSV of IF(isBlank(?x), ?x, STR(?x)): a quoted triple has no string.
+        name = (subject.value if isinstance(subject, NamedNode) else
+                "_:" + subject.value if isinstance(subject, BlankNode) else "")
+        datatype = literal.datatype
+        kind = "l" if datatype == RDF_LANG_STRING else "s" if datatype == XSD_STRING else "o"
+        value = literal.value
+        if not value.isascii():
+            unicode.append(len(out))
+        out.append([graph, name, quad.predicate.value, kind,
+                    value.lower() if value.isascii() else value])
     if unicode:
         for number, lowered in zip(unicode, lcase(store, [out[n][4] for n in unicode]),
                                    strict=True):

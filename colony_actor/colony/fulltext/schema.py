@@ -20,15 +20,13 @@ from typing import Final
 import structlog
 from pyoxigraph import Store
 
-from colony_actor.colony.fulltext.rows import generations, rows_of_graphs
+from colony_actor.colony.fulltext.rows import every_row, generations
 from colony_actor.colony.store.reads import pod_graphs
 from colony_actor.runtime.files import fsync_dir
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
 
 SCHEMA_VERSION: Final = "4"
-# Graphs read per query when rebuilding.
-REBUILD_BATCH: Final = 500
 INSERT: Final = ("INSERT INTO literals(graph, subject, predicate, kind, text, raw) "
                  "VALUES (?, ?, ?, ?, ?, ?)")
 INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
@@ -190,10 +188,10 @@ def move_in_place(built: Path, path: Path) -> sqlite3.Connection:
 def build_file(building: Path, store: Store,
                progress: Callable[[int, int, int], None] = lambda *_: None) -> int:
     """Write a whole index of the store into the file `building` (replaced if there),
-    synced once complete; the rows written. `progress(graphs_done, graphs_total, rows)`
-    is called after each batch of graphs, then (graphs_total, graphs_total, rows) before
-    the FTS index is built from the rows, the longest single step. The generation tokens
-    are read before any row: a graph written meanwhile can only look stale."""
+    synced once complete; the rows written. The rows come from one scan of the store;
+    `progress(graphs_entered, graphs_total, rows)` is called after each part of it (the FTS
+    index is then built from the rows in one step). The generation tokens are read before
+    any row: a graph written meanwhile can only look stale."""
     _remove_files(building)
     db = connect(building)
     rows = 0
@@ -217,12 +215,11 @@ def build_file(building: Path, store: Store,
                     number = predicates[iri] = len(predicates) + 1
                 return number
 
-            for start in range(0, len(graphs), REBUILD_BATCH):
-                found = rows_of_graphs(store, graphs[start:start + REBUILD_BATCH])
+            for found, entered in every_row(store):
                 db.executemany(INSERT, ((ids[g], x, predicate(p), k, *text_columns(t))
                                         for g, x, p, k, t in found))
                 rows += len(found)
-                progress(min(start + REBUILD_BATCH, len(graphs)), len(graphs), rows)
+                progress(entered, len(graphs), rows)
             db.executemany("INSERT INTO predicates(id, iri) VALUES (?, ?)",
                            ((n, iri) for iri, n in predicates.items()))
             db.execute("INSERT INTO literals_fts(literals_fts) VALUES ('rebuild')")

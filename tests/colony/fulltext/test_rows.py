@@ -7,18 +7,22 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pyoxigraph import BlankNode, NamedNode, Quad, Store
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, Store
 
 from colony_actor.colony.fulltext import rows
+from colony_actor.colony.vocab import LOCAL_GRAPH
 
 from .test_fulltext import P, literals
 
 GRAPHS = [NamedNode(f"ant://{i:064x}") for i in range(3)]
+# Statements in these are never rows: the local graph, the default graph.
+ELSEWHERE = [LOCAL_GRAPH, DefaultGraph()]
 
 
 @settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.sampled_from(GRAPHS), st.booleans(), st.integers(0, 3),
+@given(st.lists(st.tuples(st.sampled_from(GRAPHS + ELSEWHERE), st.booleans(),
+                          st.integers(0, 3),
                           st.sampled_from(P), st.one_of(literals(), st.just(None))),
                 max_size=12))
 def test_rows_are_those_of_the_reference_query(tmp_path: Path, statements: list) -> None:
@@ -29,3 +33,9 @@ def test_rows_are_those_of_the_reference_query(tmp_path: Path, statements: list)
     for graphs in (GRAPHS, GRAPHS[1:2], []):
         assert (sorted(rows.rows_of_graphs(store, graphs))
                 == sorted(rows.queried_rows(store, graphs)))
+    # The scan of the whole store, in parts of 3 statements, gives the pod graphs' rows.
+    scanned = list(rows.every_row(store, chunk=3))
+    assert (sorted(row for part, _ in scanned for row in part)
+            == sorted(rows.queried_rows(store, GRAPHS)))
+    graphs = len({graph for graph, *_ in statements if graph in GRAPHS})
+    assert [entered for _, entered in scanned][-1:] == ([graphs] if scanned else [])
