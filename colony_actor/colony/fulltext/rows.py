@@ -9,8 +9,10 @@ pyoxigraph Literals).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from typing import Final
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
 
@@ -22,10 +24,14 @@ from colony_actor.colony.vocab import (
     INDEX_GENERATION,
     LOCAL_GRAPH,
     RDF_LANG_STRING,
+    XSD_INTEGER,
     XSD_STRING,
     text,
 )
 
+# Depth literals whose xsd:integer cast is int() of their text, when it is 1 to 18 digits.
+_PLAIN_NUMBERS: Final = (XSD_STRING, XSD_INTEGER)
+_DIGITS: Final = re.compile(r"[0-9]{1,18}")
 # Rows (graph, subject, predicate, kind, text) of every literal of the graphs named.
 _ALL_ROWS = (f"SELECT {field('g', 'h')} {field('x', 's')} {field('p', 'q')} {KIND} "
              "(LCASE(STR(?o)) AS ?l) WHERE { GRAPH ?g { ?x ?p ?o FILTER(isLiteral(?o)) } }")
@@ -150,7 +156,23 @@ def lcase(store: Store, terms: Sequence[str]) -> list[str]:
 
 def depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
     """Each graph's depth sort keys as the text query computes them, one per depth
-    statement (a graph without any ranks at `sparql.NO_DEPTH`)."""
+    statement (a graph without any ranks at `sparql.NO_DEPTH`). Read from the statements
+    when every depth is a plain or xsd:integer string of at most 18 ASCII digits (the cast
+    is then plain int()), else by the query's own expression."""
+    out: dict[str, list[int]] = {}
+    for quad in store.quads_for_pattern(None, DEPTH, None, config):
+        graph, depth = quad.subject, quad.object
+        if not isinstance(graph, NamedNode):
+            continue
+        if not (isinstance(depth, Literal) and depth.datatype in _PLAIN_NUMBERS
+                and _DIGITS.fullmatch(depth.value)):
+            return queried_depth_keys(store, config)
+        out.setdefault(graph.value, []).append(int(depth.value))
+    return out
+
+
+def queried_depth_keys(store: Store, config: NamedNode) -> dict[str, list[int]]:
+    """`depth_keys` as one SPARQL query computes them (any depth statement)."""
     rows = csv_rows(store, f"SELECT {field('g', 'h')} ({depth_key('d')} AS ?k) WHERE {{ "
                            f"GRAPH {config} {{ ?g {DEPTH} ?d }} FILTER(isIRI(?g)) }}")
     out: dict[str, list[int]] = {}

@@ -30,9 +30,10 @@ _FIRST_CHUNK: Final = 32
 _MAX_CHUNK: Final = 2048
 _PROBE: Final = ("SELECT count(*) FROM (SELECT rowid FROM literals_fts WHERE literals_fts "
                  "MATCH ? LIMIT ?)")
-_CHUNK: Final = ("SELECT l.graph, l.subject, l.predicate, l.kind, l.id FROM literals l "
-                 "WHERE l.graph IN (SELECT value FROM json_each(?1)) "
-                 "AND instr(coalesce(l.raw, l.text), ?2) > 0")
+_MATCHING: Final = ("FROM literals l WHERE l.graph IN (SELECT value FROM json_each(?1)) "
+                    "AND instr(coalesce(l.raw, l.text), ?2) > 0")
+_COUNTS: Final = f"SELECT l.graph, count(*) {_MATCHING} GROUP BY l.graph"
+_ROWS: Final = f"SELECT l.graph, l.subject, l.predicate, l.kind, l.id {_MATCHING}"
 
 Order = list[tuple[int, str, int]]  # (depth key, graph IRI, graph id), in ranking order
 Literal = tuple[str, str, int, str, int]  # graph IRI, subject, predicate id, kind, literal id
@@ -73,19 +74,28 @@ def first_literals(reader: sqlite3.Connection, order: Sequence[tuple[int, str, i
         if position >= budget:
             return None
         part = order[position:position + min(chunk, budget - position)]
-        ids = sorted({number for _, _, number in part})
+        # How many matches each graph of the part holds: only the graphs up to the one
+        # that reaches the limit are then read row by row.
+        counts = dict(reader.execute(_COUNTS, (json.dumps(sorted({n for _, _, n in part})),
+                                               term)).fetchall())
+        needed, reached = [], False
+        for entry in part:
+            needed.append(entry)
+            # A graph's rows count once per depth key, as the ranking repeats them.
+            total += int(counts.get(entry[2], 0))
+            if total >= limit:
+                reached = True
+                break
         per_graph: dict[int, list[tuple[str, int, str, int]]] = {}
+        wanted = sorted({n for _, _, n in needed if n in counts})
         for number, subject, predicate, kind, literal in reader.execute(
-                _CHUNK, (json.dumps(ids), term)):
+                _ROWS, (json.dumps(wanted), term)) if wanted else ():
             per_graph.setdefault(int(number), []).append(
                 (str(subject), int(predicate), str(kind), int(literal)))
-        for _, iri, number in part:
-            matches = per_graph.get(number, [])
-            found.extend((iri, *match) for match in matches)
-            # A graph's rows count once per depth key, as the ranking repeats them.
-            total += len(matches)
-            if total >= limit:
-                return found
+        for _, iri, number in needed:
+            found.extend((iri, *match) for match in per_graph.get(number, []))
+        if reached:
+            return found
         position += len(part)
         chunk = min(chunk * 4, _MAX_CHUNK)
     return found
