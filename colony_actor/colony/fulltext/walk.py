@@ -4,8 +4,9 @@ With one term every group's match_count is the same, so the ranking is the depth
 graph, then subject. A term found in thousands of literals fills the first `limit` rows
 within the first graphs of that order, yet reading every match and sorting them grows with
 the data. The walk reads the graphs in ranking order instead (the index's graphs, once per
-depth key), a growing chunk at a time, through the (graph, subject) index, and stops at the
-(depth key, graph) bucket that holds the `limit`-th row: the very buckets
+depth key), a growing chunk at a time, through the (graph, subject) index: it counts a
+chunk's matches per graph, reads the rows of the graphs up to the (depth key, graph) bucket
+that holds the `limit`-th row, and stops there: the very buckets
 `ranking.first_literals_query` keeps. A rare term stays on that query (its matches come
 from the FTS index at once); a walk that finds too few rows within its budget of graphs
 gives up and leaves it to that query too. Blocking; this module must never write, and never
