@@ -27,6 +27,7 @@ import structlog
 import trio
 
 from colony_actor.daemon import logs, supervisor
+from colony_actor.runtime import memory
 from colony_actor.service import config
 from colony_actor.service.startup import Failure, StartupError
 from colony_actor.service.wiring import RunnerDied
@@ -54,6 +55,7 @@ def main(config_file: Path | None, overrides: Mapping[str, Any],
         logs.configure()  # the configured level is not known: the default one
         return _refused(StartupError(Failure.CONFIG, f"configuration error: {exc}"))
     logs.configure(settings.log.level)
+    memory.limit_arenas()  # before any thread starts
     try:
         trio.run(_serve, settings, password_file, new_identity)
     except StartupError as exc:
