@@ -45,7 +45,8 @@ import structlog
 from pyoxigraph import NamedNode, Store
 
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
-from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, walk
+from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, sealed, walk
+from colony_actor.colony.fulltext.depths import DepthKeys
 from colony_actor.colony.fulltext.ranking import Candidates
 from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
@@ -72,8 +73,7 @@ class FullTextIndex:
         self._version = 0
         self._waiting = 0
         self._changed = threading.Condition()
-        self._edits: dict[str, int] = {}  # graph IRI -> writes seen, for the depth cache
-        self._depth_cache: tuple[tuple[str, int], dict[str, list[int]]] | None = None
+        self._depths = DepthKeys()
         self._usable = True
         self._order: tuple[Mapping[str, list[int]], int, walk.Order] | None = None
         self.common_matches = walk.COMMON_MATCHES  # tests lower both to walk small data
@@ -93,7 +93,12 @@ class FullTextIndex:
             log.warning("fulltext_rebuild", path=str(path), reason=str(exc))
             return cls(path, schema.create_empty(path), behind="build")
         if seal is not None and schema.read_seal(db) == seal:  # open_existing read meta
-            return cls(path, db)
+            index = cls(path, db)
+            kept = sealed.read(db)
+            if kept is not None:
+                index._depths.prime(*kept)
+                index._readers.sealed = kept[1]
+            return index
         return cls(path, db, behind="reconcile")
 
     # -- catching up (the caller holds the store's write lock for each batch) ---------
@@ -151,9 +156,11 @@ class FullTextIndex:
         if not self._usable or self.behind:
             return None
         token = secrets.token_hex(16)
+        config, depths = self._depths.current() or (None, None)
         try:
             with self._db_lock, schema.transaction(self._upkeep.db):
                 schema.write_seal(self._upkeep.db, token)
+                sealed.write(self._upkeep.db, config, depths)
         except sqlite3.Error as exc:
             log.warning("fulltext_not_sealed", path=str(self.path), error=str(exc))
             return None
@@ -207,7 +214,7 @@ class FullTextIndex:
         tokens = rows.generations(store, graphs) if graphs else {}
         with self._db_lock, schema.transaction(self._upkeep.db):
             for graph in graphs:
-                self._edits[graph.value] = self._edits.get(graph.value, 0) + 1
+                self._depths.wrote(graph.value)
                 self._upkeep.follow(store, graph, changes[graph], tokens.get(graph.value, ""),
                                     before.get(graph, set()), written.get(graph))
 
@@ -236,8 +243,7 @@ class FullTextIndex:
             self._version += 1
         try:
             self._use(schema.rebuild(self.path, store))
-            self._edits.clear()
-            self._depth_cache = None
+            self._depths.clear()
             self._usable = True
             log.warning("fulltext_resumed", path=str(self.path))
         finally:
@@ -336,7 +342,7 @@ class FullTextIndex:
     def _candidates(self, store: Store, terms: Sequence[str], limit: int, config: NamedNode,
                     deadline: float, version: int) -> Candidates:
         lowered = rows.lcase(store, terms)
-        depths = self._depths(store, config)
+        depths = self._depths.of(store, config)
         with self._readers.reading(deadline) as reader:
             in_sql = self._readers.load_depth_keys(reader, depths)
             return choosing.candidates(
@@ -369,15 +375,6 @@ class FullTextIndex:
         if cached is None or cached[0] is not depths or cached[1] != version:
             cached = self._order = (depths, version, walk.graph_order(reader, depths))
         return walk.first_literals(reader, cached[2], term, limit, self.walk_budget)
-
-    def _depths(self, store: Store, config: NamedNode) -> dict[str, list[int]]:
-        stamp = (config.value, self._edits.get(config.value, 0))
-        cached = self._depth_cache
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        depths = rows.depth_keys(store, config)
-        self._depth_cache = (stamp, depths)
-        return depths
 
     # -- checking (tests, diagnostics) -----------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Final
 
 from colony_actor.colony.fulltext.ranking import fits_sqlite
 from colony_actor.colony.fulltext.schema import connect
+from colony_actor.colony.fulltext.sealed import COPY_INTO_TEMP
 
 # SQLite's virtual machine instructions between two looks at the deadline.
 _DEADLINE_STEPS: Final = 10_000
@@ -30,6 +31,9 @@ class Readers:
         self._closed = False
         # Which depth keys each connection's temporary table holds (the cached dict itself).
         self._depths: dict[sqlite3.Connection, Mapping[str, list[int]]] = {}
+        # The depth keys kept with the seal the index was opened with (sealed.py), which a
+        # connection copies from the file instead of from Python.
+        self.sealed: Mapping[str, list[int]] | None = None
 
     @contextlib.contextmanager
     def reading(self, deadline: float) -> Iterator[sqlite3.Connection]:
@@ -71,8 +75,11 @@ class Readers:
                 reader.execute("CREATE INDEX IF NOT EXISTS temp.depth_keys_iri "
                                "ON depth_keys(iri)")
                 reader.execute("DELETE FROM temp.depth_keys")
-                reader.executemany("INSERT INTO temp.depth_keys(iri, key) VALUES (?, ?)",
-                                   [(g, k) for g, keys in depths.items() for k in keys])
+                if depths is self.sealed:
+                    reader.execute(COPY_INTO_TEMP)
+                else:
+                    reader.executemany("INSERT INTO temp.depth_keys(iri, key) VALUES (?, ?)",
+                                       [(g, k) for g, keys in depths.items() for k in keys])
             except BaseException:
                 reader.execute("ROLLBACK")
                 raise

@@ -1,0 +1,45 @@
+"""The depth keys kept with the index's seal: written at a clean close, read at the next
+open that finds the seal in step, so that the first search after a restart need not read
+every pod's depth statement from the store (about a second at 100,000 pods).
+
+They are the keys of the configuration pod named with them, as the index last computed
+them; they are only trusted with the seal (no write has been made since). Blocking SQL;
+this module must never read the store.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+
+from colony_actor.colony.fulltext.ranking import fits_sqlite
+
+
+def write(db: sqlite3.Connection, config: str | None,
+          depths: Mapping[str, list[int]] | None) -> None:
+    """Keep `depths` (those of the configuration pod `config`) with the seal being
+    written; None keeps nothing. Call in the seal's transaction."""
+    db.execute("CREATE TABLE IF NOT EXISTS sealed_depths(iri TEXT NOT NULL, "
+               "key INTEGER NOT NULL)")
+    db.execute("DELETE FROM sealed_depths")
+    db.execute("DELETE FROM meta WHERE key = 'depths_of'")
+    if config is None or depths is None or not fits_sqlite(depths):
+        return
+    db.executemany("INSERT INTO sealed_depths(iri, key) VALUES (?, ?)",
+                   ((iri, key) for iri, keys in depths.items() for key in keys))
+    db.execute("INSERT INTO meta(key, value) VALUES ('depths_of', ?)", (config,))
+
+
+def read(db: sqlite3.Connection) -> tuple[str, dict[str, list[int]]] | None:
+    """(configuration pod, its depth keys) kept with the seal, or None."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'depths_of'").fetchone()
+    if row is None:
+        return None
+    depths: dict[str, list[int]] = {}
+    for iri, key in db.execute("SELECT iri, key FROM sealed_depths"):
+        depths.setdefault(str(iri), []).append(int(key))
+    return str(row[0]), depths
+
+
+# Fills a reader's temporary depth_keys table from the kept keys, inside SQLite.
+COPY_INTO_TEMP = "INSERT INTO temp.depth_keys(iri, key) SELECT iri, key FROM main.sealed_depths"
