@@ -43,8 +43,10 @@ class Plan:
 def plan(store: Store, upkeep: Upkeep) -> Plan:
     """Which graphs are behind (reads every graph's generation: O(graphs))."""
     graphs = pod_graphs(store)
-    wanted = rows.generations(store)
     indexed = upkeep.generations()
+    if not indexed:  # an empty index (a first start): every graph is, whatever its token
+        return Plan(graphs, len(graphs))
+    wanted = rows.generations(store)
     present = {g.value for g in graphs}
     stale = [g for g in graphs if indexed.get(g.value) != wanted.get(g.value, "")]
     return Plan(stale + [NamedNode(iri) for iri in sorted(set(indexed) - present)],

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trio
 from structlog.testing import capture_logs
 
 from colony_actor.colony.facade import FULLTEXT_FILE, Colony
+from colony_actor.colony.fulltext import rows
 from colony_actor.colony.keys.store import KeyStore
 
 from ..conftest import PASSWORD, SETTINGS, MemoryNetwork, OpenColony, no_progress
@@ -71,5 +73,27 @@ async def test_a_child_that_fails_leaves_the_build_to_the_batches(
         again = await colony.search("beatles road", no_progress)
         assert again["sparql_results"] == before["sparql_results"]
         assert colony.fulltext.differences(colony.store.store) == []
+    finally:
+        await colony.aclose()
+
+
+async def test_an_empty_index_plans_every_graph_without_reading_tokens(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first start's plan is every pod graph: the store's generation tokens (a read of
+    every graph's, seconds on a large store) are not read for it."""
+    colony, pods, _ = await reopened_without_index(open_colony, network, tmp_path)
+    try:
+        def never(*_: object) -> dict[str, str]:
+            raise AssertionError("the generation tokens were read")
+
+        index = colony.fulltext
+        assert index is not None
+        with monkeypatch.context() as patched:
+            patched.setattr(rows, "generations", never)
+            plan = await trio.to_thread.run_sync(index.catch_up_plan, colony.store.store)
+        assert sorted(g.value for g in plan.stale) == sorted(
+            [colony.store.config_node.value, *("ant://" + p for p in pods)])
+        assert plan.graphs == len(plan.stale)
     finally:
         await colony.aclose()
