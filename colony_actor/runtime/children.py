@@ -42,6 +42,21 @@ def lower_priority() -> None:
         os.nice(NICENESS)
 
 
+def run_when_idle() -> str:
+    """Run this process only when a CPU has nothing else to do (Linux SCHED_IDLE), for
+    background work that must not delay the daemon's answers; where that is refused, at a
+    lower priority. What it got: "idle" or "nice". (Unlike the daemon's worker threads, a
+    child holds no lock the daemon waits for, so starving it delays only its own work.)"""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return "idle"
+        except OSError:
+            pass
+    lower_priority()
+    return "nice"
+
+
 def environment(**extra: str) -> dict[str, str]:
     """The environment a child of the daemon starts with: the daemon's, plus `extra`, with
     this package importable however the daemon was started."""

@@ -2,10 +2,11 @@
 read-only view of the store, so that a first start's build holds neither the daemon's
 interpreter (its GIL) nor the store's write lock.
 
-Run as `python -m colony_actor.colony.fulltext.builder STORE OUT PARENT_PID`: it lowers its
-priority, ends if the daemon does, writes OUT (schema.build_file) and reports on stdout,
-one JSON object a line: {"graphs_done", "graphs_total", "rows"} after each batch, then
-{"done": true, "rows"} once OUT is complete and synced; it exits 0 then, non-zero on any
+Run as `python -m colony_actor.colony.fulltext.builder STORE OUT PARENT_PID`: it runs only
+when a CPU is idle (SCHED_IDLE, else at a lower priority), ends if the daemon does, writes
+OUT (schema.build_file) and reports on stdout, one JSON object a line: {"graphs_done",
+"graphs_total", "rows"} after each part, then {"done": true, "rows", "priority"} once OUT
+is complete and synced; it exits 0 then, non-zero on any
 failure. This module must never write to the store (it is opened read-only), nor to any
 file but OUT.
 """
@@ -30,11 +31,11 @@ def _say(message: dict[str, object]) -> None:
 def main(argv: list[str]) -> int:
     store_dir, out, parent = argv
     children.end_with(int(parent))
-    children.lower_priority()
+    priority = children.run_when_idle()
     store = Store.read_only(store_dir)
     rows = build_file(Path(out), store, lambda done, total, rows: _say(
         {"graphs_done": done, "graphs_total": total, "rows": rows}))
-    _say({"done": True, "rows": rows})
+    _say({"done": True, "rows": rows, "priority": priority})
     return 0
 
 

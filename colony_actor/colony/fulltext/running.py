@@ -130,6 +130,8 @@ async def _follow_child(stdout: trio.abc.ReceiveStream | None, index: FullTextIn
                 message = json.loads(line)
                 if message.get("done"):
                     done = True
+                    log.info("fulltext_child_built", path=str(index.path),
+                             rows=int(message["rows"]), priority=str(message["priority"]))
                 else:
                     index.building(int(message["graphs_done"]),
                                    int(message["graphs_total"]), int(message["rows"]))

@@ -47,6 +47,8 @@ async def test_a_child_builds_the_index_and_edits_meanwhile_are_kept(
         # The child's file is used: only the edited pod, if any, is read again.
         assert built and built[0]["pods_written_since"] <= 1, events
         assert "fulltext_child_build_failed" not in events
+        # The child ran only when a CPU was idle (SCHED_IDLE, allowed to any process).
+        assert [e["priority"] for e in logs if e["event"] == "fulltext_child_built"] == ["idle"]
         assert colony.fulltext is not None and not colony.fulltext.behind
         again = await colony.search("beatles road", no_progress)
         assert again["sparql_results"] == before["sparql_results"]
