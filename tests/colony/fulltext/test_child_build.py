@@ -10,26 +10,11 @@ import pytest
 import trio
 from structlog.testing import capture_logs
 
-from colony_actor.colony.facade import FULLTEXT_FILE, Colony
+from colony_actor.colony.facade import FULLTEXT_FILE
 from colony_actor.colony.fulltext import rows
-from colony_actor.colony.keys.store import KeyStore
 
-from ..conftest import PASSWORD, SETTINGS, MemoryNetwork, OpenColony, no_progress
-from .test_fulltext import CTX, S, fill, remove_index
-
-
-async def reopened_without_index(open_colony: OpenColony, network: MemoryNetwork,
-                                 tmp_path: Path) -> tuple[Colony, list[str], dict]:
-    colony = await open_colony(network)
-    pods = await fill(colony)
-    before = await colony.search("beatles road", no_progress)
-    await colony.aclose()
-    data_dir = tmp_path / "alice-1"
-    await trio.to_thread.run_sync(remove_index, data_dir / FULLTEXT_FILE)
-    keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
-    colony = await Colony.open(data_dir, network, keys, **SETTINGS)
-    assert colony.fulltext is not None and colony.fulltext.behind == "build"
-    return colony, pods, before
+from ..conftest import MemoryNetwork, OpenColony, no_progress
+from .test_fulltext import CTX, S, reopened_without_index
 
 
 async def test_a_child_builds_the_index_and_edits_meanwhile_are_kept(

@@ -526,11 +526,11 @@ def test_ranking_in_sql_is_select_groups(groups: list[tuple[str, str, int, int]]
     assert sorted({(g, x) for g, x, _ in rows}) == select_groups(groups, depths, limit)
 
 
-async def test_searches_wait_for_the_index_built_after_a_start(
-        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
-    """An index file lost: the colony opens at once with an empty index, behind its store;
-    a search waits for the catch-up (and says so if its time runs out first), /health
-    says the index is building, and the catch-up fills it while edits go on."""
+async def reopened_without_index(open_colony: OpenColony, network: MemoryNetwork,
+                                 tmp_path: Path, **options: Any
+                                 ) -> tuple[Colony, list[str], dict[str, Any]]:
+    """A filled colony (its pods, a search's result) reopened with its index file lost:
+    the index is empty and behind its store, no catch-up run yet."""
     colony = await open_colony(network)
     pods = await fill(colony)
     before = await colony.search("beatles road", no_progress)
@@ -538,9 +538,20 @@ async def test_searches_wait_for_the_index_built_after_a_start(
     data_dir = tmp_path / "alice-1"
     await trio.to_thread.run_sync(remove_index, data_dir / FULLTEXT_FILE)
     keys = await trio.to_thread.run_sync(KeyStore.open, data_dir, PASSWORD)
-    colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, "search_timeout": 0.2})
+    colony = await Colony.open(data_dir, network, keys, **{**SETTINGS, **options})
+    assert colony.fulltext is not None and colony.fulltext.behind == "build"
+    return colony, pods, before
+
+
+async def test_searches_wait_for_the_index_built_after_a_start(
+        open_colony: OpenColony, network: MemoryNetwork, tmp_path: Path) -> None:
+    """An index file lost: the colony opens at once with an empty index, behind its store;
+    a search waits for the catch-up (and says so if its time runs out first), /health
+    says the index is building, and the catch-up fills it while edits go on."""
+    colony, pods, before = await reopened_without_index(open_colony, network, tmp_path,
+                                                        search_timeout=0.2)
     try:
-        assert colony.fulltext is not None and colony.fulltext.behind == "build"
+        assert colony.fulltext is not None
         assert search_index(colony) == {"state": "building", "pods_done": 0, "pods_total": 0}
         with pytest.raises(IndexNotReady, match="still being built"):
             await colony.search("beatles road", no_progress)
