@@ -10,7 +10,7 @@ triples (100 triples a pod), and at each size, on the real daemon:
 - searches end to end (POST the job, long-poll, GET the result), p50 and p99 over rounds:
   a rare 3-term text query (bench/search.py's terms), a broad 1-term one (the vocabulary's
   most frequent word), limit 50; the subject data of one subject; a `by_type` search;
-  then RSS once 200 searches have run;
+  then RSS once 200 searches have run; a PUT of one subject and a POST of one pod, timed;
 - store and index size on disk, bytes per statement;
 - refresh_ref (depth 2) and upload_all of min(--sync-pods, pods) pods with
   network.latency_ms = --latency-ms, landing in (and read from) the store of that size,
@@ -289,6 +289,21 @@ def searches_and_edit(size: Size, daemon: Daemon, words: Words, report: Report) 
         report.line(f"[{size.label}] PUT of one subject into {OWN_POD!r}: n={len(timings)} "
                     f"p50={size.figures['edit_p50_ms']:.1f} ms p99="
                     f"{size.figures['edit_p99_ms']:.1f} ms")
+        names = iter(range(1 << 30))
+
+        def create() -> float:
+            started = time.perf_counter()
+            client.post("/api/v1/pods", json={"name": f"scale {next(names)}"}
+                        ).raise_for_status()
+            return time.perf_counter() - started
+
+        create()  # warm-up
+        timings = rounds(create, args.rounds, args.budget)
+        size.figures["create_p50_ms"] = percentile(timings, 50)
+        size.figures["create_p99_ms"] = percentile(timings, 99)
+        report.line(f"[{size.label}] POST of one pod: n={len(timings)} "
+                    f"p50={size.figures['create_p50_ms']:.1f} ms p99="
+                    f"{size.figures['create_p99_ms']:.1f} ms")
 
 
 def steadiness(job: dict[str, Any], seen: list[tuple[float, float]]) -> tuple[float, float]:
@@ -393,6 +408,7 @@ ROWS = (
     ("subject data p50 / p99 (ms)", "subject", "pair"),
     ("by_type search p50 / p99 (ms)", "by_type", "pair"),
     ("PUT of one subject p50 / p99 (ms)", "edit", "pair"),
+    ("POST of one pod p50 / p99 (ms)", "create", "pair"),
     ("RSS at start (MB)", "rss_start_mb", "{:.0f}"),
     ("RSS after the searches (MB)", "rss_after_searches_mb", "{:.0f}"),
     ("store / index on disk (MB)", "disk", "disk"),
@@ -440,6 +456,7 @@ def plot(sizes: list[Size], path: Path, report: Report) -> None:
                        ("subject_p50_ms", "subject data p50"),
                        ("by_type_p50_ms", "by_type search p50"),
                        ("edit_p50_ms", "PUT of one subject p50"),
+                       ("create_p50_ms", "POST of one pod p50"),
                        ("restart_search_s", "restart to first search")):
         scale = 1000 if key.endswith("_s") else 1
         left.plot(x, [s.figures[key] * scale for s in sizes], marker="o", label=label)
@@ -505,7 +522,8 @@ def verdicts(sizes: list[Size], report: Report) -> None:
                      note=f"({big['search3_p50_ms']:.1f} vs {ref['search3_p50_ms']:.1f} ms)")
     for small, large in pairwise(sizes):
         growth = large.store.triples / small.store.triples
-        for key in ("search3_p50_ms", "search1_broad_p50_ms", "edit_p50_ms", "build_s"):
+        for key in ("search3_p50_ms", "search1_broad_p50_ms", "edit_p50_ms", "create_p50_ms",
+                    "build_s"):
             report.ratio(f"growth[{key}, {small.label} to {large.label}]",
                          large.figures[key] / small.figures[key],
                          note=f"(data x{growth:g})")

@@ -146,22 +146,29 @@ class StoreReads:
 
     def pod_rows(self, address: str | None = None) -> list[PodRow]:
         """Every pod but the configuration pod (or only the one at `address`)."""
-        restrict = "" if address is None else f"VALUES ?g {{ {pod_node(address)} }} "
+        if address is None:
+            return self._pod_rows("?g", f"FILTER(?g NOT IN ({L}, {self.config_node})) ")
+        g = pod_node(address)
+        if g in (L, self.config_node):
+            return []
+        # The graph is named in the pattern, not bound by VALUES: pyoxigraph evaluates a
+        # variable graph's OPTIONALs over every graph before such a restriction.
+        return self._pod_rows(str(g), "", address)
+
+    def _pod_rows(self, g: str, restrict: str, address: str | None = None) -> list[PodRow]:
         rows = self.select(
-            f"SELECT ?g ?name ?created ?modified ?depth WHERE {{ {restrict}"
-            f"GRAPH ?g {{ ?g {RDF_TYPE} {POD} "
-            f"OPTIONAL {{ ?g {NAME} ?name }} OPTIONAL {{ ?g {CREATION} ?created }} "
-            f"OPTIONAL {{ ?g {MODIFIED} ?modified }} }} "
-            f"FILTER(?g NOT IN ({L}, {self.config_node})) "
-            f"OPTIONAL {{ GRAPH {self.config_node} {{ ?g {DEPTH} ?depth }} }} }}")
+            f"SELECT {'?g ' if address is None else ''}?name ?created ?modified ?depth WHERE {{ "
+            f"GRAPH {g} {{ {g} {RDF_TYPE} {POD} "
+            f"OPTIONAL {{ {g} {NAME} ?name }} OPTIONAL {{ {g} {CREATION} ?created }} "
+            f"OPTIONAL {{ {g} {MODIFIED} ?modified }} }} {restrict}"
+            f"OPTIONAL {{ GRAPH {self.config_node} {{ {g} {DEPTH} ?depth }} }} }}")
         found: dict[str, PodRow] = {}
         for r in rows:
-            address = address_of_node(r["g"])
-            if not address or address in found:
+            pod = address or address_of_node(r["g"])
+            if not pod or pod in found:
                 continue
-            found[address] = PodRow(address, _value(r["name"]), _value(r["created"]),
-                                    _value(r["modified"]),
-                                    registry.depth_value(r["depth"]) or 0)
+            found[pod] = PodRow(pod, _value(r["name"]), _value(r["created"]),
+                                _value(r["modified"]), registry.depth_value(r["depth"]) or 0)
         return sorted(found.values(), key=lambda p: (p.depth, p.name, p.address))
 
     def key_indexes_of(self, addresses: Iterable[str]) -> dict[str, int]:
