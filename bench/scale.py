@@ -51,6 +51,7 @@ from common import (
     MNEMONIC_B,
     REPO,
     Daemon,
+    LogTail,
     Probe,
     Report,
     add_common_args,
@@ -147,9 +148,11 @@ def first_start(size: Size, report: Report) -> None:
     daemon = size.daemon(log_level="info")
     health = f"http://127.0.0.1:{daemon.port}/health"
     events: dict[str, dict[str, Any]] = {}
+    logged: list[dict[str, Any]] = []
     with Probe(health, args.interval, patient=True) as probe:
         spawned = time.time()
         daemon.spawn()
+        tail = LogTail(daemon.log_path)
         deadline = time.monotonic() + args.build_timeout
         while not {BUILD_END, "daemon_started"} <= set(events):
             if time.monotonic() > deadline or daemon.process is None \
@@ -158,14 +161,15 @@ def first_start(size: Size, report: Report) -> None:
                 raise RuntimeError(f"first start: no {BUILD_END} and daemon_started events: "
                                    f"{daemon.log()[-3000:]}")
             time.sleep(0.05)
-            for event in daemon.events():
+            for event in tail.new_events():
+                logged.append(event)
                 events.setdefault(str(event.get("event")), event)
     try:
         start = parse_time(events[BUILD_START]["timestamp"]) if BUILD_START in events \
             else spawned
         end = parse_time(events[BUILD_END]["timestamp"])
         during = [ms for due, ms in probe.samples if start <= due <= end]
-        progress = [e for e in daemon.events() if "fulltext" in str(e.get("logger", ""))
+        progress = [e for e in logged if "fulltext" in str(e.get("logger", ""))
                     and e.get("event") not in (BUILD_START, BUILD_END)
                     and start <= parse_time(e["timestamp"]) <= end]
         with Probe(health, args.interval, patient=True) as idle_probe:
