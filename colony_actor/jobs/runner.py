@@ -38,6 +38,7 @@ from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.jobs.recording import NOT_RECORDED, Recording, Recordings
 from colony_actor.jobs.results import ResultMemory, ResultStore
 from colony_actor.jobs.settings import RunnerSettings, RunnerStatistics
+from colony_actor.runtime import memory, threads
 from colony_actor.runtime.timestamps import utc_now
 
 __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
@@ -46,6 +47,8 @@ __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
 CONFLICT = "Another operation is already running"
 # Every request awaits its answer, so this bounds callers waiting for the actor's turn.
 INBOX_SIZE = 64
+# The least time between two givings back of the memory jobs freed (giving_back_memory).
+TRIM_INTERVAL_SECONDS = 1.0
 
 
 class JobRunner:
@@ -76,6 +79,7 @@ class JobRunner:
         self._accepting = True
         self._nursery: trio.Nursery | None = None
         self._housekeeping_wake = trio.Event()
+        self._job_ended = trio.Event()  # for giving_back_memory
         self.closed = False
 
     # ------------------------------------------------------------------ reads
@@ -212,6 +216,19 @@ class JobRunner:
             if trio.current_time() >= deadline:
                 await self.evict_expired()
 
+    async def giving_back_memory(self, interval: float = TRIM_INTERVAL_SECONDS) -> None:
+        """After jobs end, give the memory they freed back to the system: at once after
+        a job, then at most once every `interval` while jobs keep ending (the last one's is
+        given back too). Without it the daemon's resident memory stays at the largest
+        job's high-water mark (runtime/memory.py). Runs until cancelled."""
+        while True:
+            await self._job_ended.wait()
+            self._job_ended = trio.Event()
+            await threads.run_sync(memory.trim)
+            # A trim holds each malloc arena's lock for a few milliseconds: searches back
+            # to back must not make the loop wait for one every time.
+            await trio.sleep(interval)
+
     # ------------------------------------------------------------------ the actor
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -324,6 +341,7 @@ class JobRunner:
         outcome = await execution.perform(request.operation, report, scope,
                                           job_id=job_id, job_type=request.job_type)
         await self._inbox.tell(inbox.Finished(job_id, outcome))
+        self._job_ended.set()
 
     def _apply_reports(self, reports: Mapping[str, tuple[float, str]]) -> None:
         for job_id, (fraction, message) in reports.items():

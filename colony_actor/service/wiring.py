@@ -136,15 +136,17 @@ async def opened(settings: Settings, keys: KeyStore, auth: TokenAuthority
 
 async def start(services: Services, nursery: trio.Nursery) -> None:
     """Start the journal's writer, then the runner with the jobs the journal kept, then
-    the runner's housekeeping and the store's probe (which heals a storage fault by
-    itself), all in `nursery`. Returns once the runner takes messages. If the runner ever
-    stops without `runner.close()`, its task raises RunnerDied."""
+    the runner's housekeeping and giving back of memory, and the store's probe (which
+    heals a storage fault by itself), all in `nursery`. Returns once the runner takes
+    messages. If the runner ever stops without `runner.close()`, its task raises
+    RunnerDied."""
     await nursery.start(services.journal.run)
     await nursery.start(_supervise_runner, services.runner)
     jobs = await services.journal.load(
         result_bytes_in_memory=services.settings.jobs.result_bytes_in_memory)
     await services.runner.restore(jobs)
     nursery.start_soon(services.runner.housekeeping)
+    nursery.start_soon(services.runner.giving_back_memory)
     await nursery.start(services.colony.watch_storage)
 
 

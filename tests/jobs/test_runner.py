@@ -20,6 +20,7 @@ from colony_actor.jobs.errors import (
 )
 from colony_actor.jobs.lifecycle import Job, JobStatus
 from colony_actor.jobs.runner import INTERRUPTED, JobRequest, JobRunner, ProgressFn
+from colony_actor.runtime import memory
 from tests.jobs.support import settings
 
 
@@ -330,3 +331,30 @@ async def test_watch_holds_progress_but_not_a_change_of_status(
     again = await runner.start(sleeper(1, steps=10))
     every = [s async for s in runner.watch(again.id, 0) if s is not None]
     assert len({s.progress for s in every if s.status is JobStatus.RUNNING}) >= 10
+
+
+async def test_memory_freed_by_jobs_is_given_back(
+        runner: JobRunner, nursery: trio.Nursery, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Real time: the trim runs in a worker thread, which a mock clock would not wait for.
+    send, trims = trio.open_memory_channel[float](10)
+    real_trim = memory.trim
+
+    def counted() -> bool:
+        trio.from_thread.run_sync(lambda: send.send_nowait(trio.current_time()))
+        return real_trim()
+
+    monkeypatch.setattr(memory, "trim", counted)
+    nursery.start_soon(runner.giving_back_memory, 0.2)
+    with trio.fail_after(30):
+        # At once after a job...
+        ended = trio.current_time()
+        await finished(runner, await runner.start(sleeper(0.01)))
+        assert await trims.receive() - ended < 0.2
+        # ...then, while jobs keep ending, at most once an interval, the last one included.
+        for _ in range(3):
+            await finished(runner, await runner.start(sleeper(0.01)))
+        first, last = trio.current_time(), await trims.receive()
+        assert last - first > 0.1
+    with trio.move_on_after(0.5):
+        await trims.receive()
+        raise AssertionError("a trim without a job")

@@ -37,3 +37,35 @@ def arenas(mode: str) -> int:
 def test_two_arenas_however_many_threads_allocate() -> None:
     assert arenas("default") > 2  # each thread takes an arena of its own
     assert arenas("limited") <= 2
+
+
+TRIM_CHILD = """
+import ctypes
+from colony_actor.runtime import memory
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+def resident_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
+# 200 MB in 1 KB blocks, touched; every block but one in a hundred freed, so the heap
+# cannot shrink from its top and the free pages stay resident until trimmed.
+blocks = [libc.malloc(1024) for _ in range(200_000)]
+for block in blocks:
+    ctypes.memset(block, 1, 1024)
+for number, block in enumerate(blocks):
+    if number % 100:
+        libc.free(block)
+before = resident_kb()
+trimmed = memory.trim()
+print(before, resident_kb(), trimmed)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_trim_gives_free_heap_pages_back() -> None:
+    done = subprocess.run([sys.executable, "-c", TRIM_CHILD], capture_output=True, text=True,
+                          timeout=60, check=True)
+    before, after, trimmed = done.stdout.split()
+    assert trimmed == "True"
+    assert int(before) - int(after) > 100_000  # kB: most of the 198 MB freed
