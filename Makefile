@@ -18,7 +18,11 @@ APP := $(PREFIX)/lib/colony-actor
 # uv works on the interpreter PYTHON names, never on one it downloads.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-SYNC := $(UV) sync --quiet --locked --python $(BIN)/python
+# Bytecode is compiled at install, the daemon's own modules included (COMPILE): uv leaves
+# it to the first import, and where PYTHONDONTWRITEBYTECODE is set every start compiled
+# every module again (0.65 s of a 1.2 s start). Both skip what is up to date.
+SYNC := $(UV) sync --quiet --locked --python $(BIN)/python --compile-bytecode
+COMPILE := $(BIN)/python -m compileall -q colony_actor
 # uv exits 1 when the lock no longer matches pyproject.toml, 2 on any other error.
 LOCK_CHECK := $(UV) lock --check --quiet --python $(BIN)/python; status=$$?; \
 	[ $$status != 1 ] || echo "uv.lock does not match pyproject.toml: run 'make lock'" >&2; \
@@ -53,12 +57,14 @@ $(UV): $(BIN)/python requirements-uv.txt
 deps-serve: $(UV)
 	@$(LOCK_CHECK)
 	@$(SYNC) --inexact
+	@$(COMPILE)
 
 # The test extra on top, exactly: a package that the lock does not name is removed, so the
 # suite cannot lean on something undeclared.
 deps-test: $(UV)
 	@$(LOCK_CHECK)
 	@$(SYNC) --extra test
+	@$(COMPILE)
 
 serve: deps-serve
 	$(BIN)/colony-actor serve $(ARGS)
@@ -108,7 +114,7 @@ test-lowest: $(UV)
 install: $(UV)
 	@$(LOCK_CHECK)
 	UV_PROJECT_ENVIRONMENT=$(APP) $(UV) sync --quiet --locked --no-editable \
-		--python $(BIN)/python
+		--python $(BIN)/python --compile-bytecode
 	mkdir -p $(PREFIX)/bin $(UNIT_DIR)
 	ln -sfn $(APP)/bin/colony-actor $(PREFIX)/bin/colony-actor
 	sed 's|%h/.local/bin/colony-actor|$(PREFIX)/bin/colony-actor|' config/colony-actor.service \
