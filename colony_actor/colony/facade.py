@@ -157,6 +157,10 @@ class Colony:
         rows = await self._access.read(self._graph.pod_rows)
         return [PodInfo.of(row) for row in rows]
 
+    async def count_pods(self) -> int:
+        """How many pods `list_pods` lists, without reading them."""
+        return await self._access.read(self._graph.count_pods)
+
     async def create_pod(self, name: str) -> PodInfo:
         name = check_pod_name(name)
         pod_index = await self._unclaimed_index()

@@ -58,7 +58,9 @@ RESERVED_PREFIXES: Final = (COLONY_NS, "ant://colony-actor/")
 
 NAME_MAX: Final = 200
 _HEX64: Final = re.compile(r"[0-9a-fA-F]{64}")
-_NODE: Final = re.compile(r"ant://[0-9a-f]{64}")
+# A pod's (or scratchpad's) node, whole: ant:// and the address (a SPARQL regex too).
+NODE_PATTERN: Final = "ant://[0-9a-f]{64}"
+_NODE: Final = re.compile(NODE_PATTERN)
 _TOKEN: Final = re.compile(r"[A-Za-z0-9._~-]{1,256}")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _IRI_FORBIDDEN: Final = frozenset('<>"{}|^`\\')

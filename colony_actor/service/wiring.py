@@ -151,8 +151,8 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
 
 
 async def _check_inventory(services: Services) -> None:
-    """Warn of data the last start or stop counted that is gone, and count anew. Counting
-    the pods reads every pod's header: it runs once the daemon listens."""
+    """Warn of data the last start or stop counted that is gone, and count anew. It runs
+    once the daemon listens."""
     before = await threads.run_sync(inventory.read, services.settings.data_dir)
     now = await _take_inventory(services)  # the jobs restored, as the runner holds them
     if now is None:
@@ -180,7 +180,7 @@ async def _take_inventory(services: Services, jobs: int | None = None
     """Count what the data directory holds now, and write it down. Best effort: the
     count only serves the next start's warnings, so a failure is logged, never raised."""
     try:
-        pods = len(await services.colony.list_pods())
+        pods = await services.colony.count_pods()
         now = inventory.Inventory(pods=pods, written_at=time.time(),
                                   jobs=len(services.runner) if jobs is None else jobs)
         await threads.run_sync(inventory.write, services.settings.data_dir, now)

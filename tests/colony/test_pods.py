@@ -301,3 +301,27 @@ async def test_one_pod_is_read_by_its_graph(open_colony: OpenColony, network: Me
     assert (pod.name, renamed.name, renamed.address) == ("Films", "Movies", pod.address)
     assert renamed.created_at == pod.created_at and renamed.depth == 0
     assert queries and not [q for q in queries if "GRAPH ?" in q]
+
+
+async def test_pods_are_counted_as_listed(open_colony: OpenColony,
+                                          network: MemoryNetwork) -> None:
+    """The start's inventory counts the pods without reading them: the same number as
+    the list, whatever else the store holds."""
+    from pyoxigraph import NamedNode, Quad
+
+    from colony_actor.colony.vocab import POD, RDF_TYPE
+
+    colony = await open_colony(network)
+    assert await colony.count_pods() == 0
+    await colony.create_pod("Films")
+    await colony.create_pod("Books")
+    # A referenced pod as a refresh stores it, and graphs that are no pod of the list.
+    referenced = NamedNode("ant://" + H1)
+    odd = NamedNode("ant://" + H2 + "x")
+    quads = [Quad(referenced, RDF_TYPE, POD, referenced), Quad(odd, RDF_TYPE, POD, odd),
+             Quad(NamedNode("ant://" + H2), RDF_TYPE, POD, NamedNode("ant://" + "c3" * 32))]
+    colony.store.store.extend(quads)
+    assert len(await colony.list_pods()) == 3
+    assert await colony.count_pods() == 3
+    for quad in quads:  # written behind the full-text index's back
+        colony.store.store.remove_graph(quad.graph_name)

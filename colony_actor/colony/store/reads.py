@@ -26,6 +26,7 @@ from colony_actor.colony.vocab import (
     LOCAL_GRAPH,
     MODIFIED,
     NAME,
+    NODE_PATTERN,
     POD,
     POINTER_COUNTER,
     RDF_TYPE,
@@ -154,6 +155,15 @@ class StoreReads:
         # The graph is named in the pattern, not bound by VALUES: pyoxigraph evaluates a
         # variable graph's OPTIONALs over every graph before such a restriction.
         return self._pod_rows(str(g), "", address)
+
+    def count_pods(self) -> int:
+        """How many pods `pod_rows` lists, counted in the store: no row of them is read
+        (at 100,000 pods, reading them cost a second of the interpreter)."""
+        rows = self.select(
+            f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ GRAPH ?g {{ ?g {RDF_TYPE} {POD} }} "
+            f"FILTER(?g NOT IN ({L}, {self.config_node}) "
+            f"&& REGEX(STR(?g), \"^{NODE_PATTERN}$\")) }}")
+        return (int_of(rows[0]["n"]) or 0) if rows else 0
 
     def _pod_rows(self, g: str, restrict: str, address: str | None = None) -> list[PodRow]:
         rows = self.select(
