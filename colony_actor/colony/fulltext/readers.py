@@ -17,7 +17,7 @@ from typing import Final
 
 from colony_actor.colony.fulltext.ranking import fits_sqlite
 from colony_actor.colony.fulltext.schema import connect
-from colony_actor.colony.fulltext.sealed import COPY_INTO_TEMP
+from colony_actor.colony.fulltext.sealed import VIEW_IN_TEMP
 
 # SQLite's virtual machine instructions between two looks at the deadline.
 _DEADLINE_STEPS: Final = 10_000
@@ -58,9 +58,11 @@ class Readers:
 
     def load_depth_keys(self, reader: sqlite3.Connection,
                         depths: Mapping[str, list[int]]) -> bool:
-        """Have the reader's temporary `depth_keys` table hold `depths`; False if some key
-        does not fit SQLite's integers (the caller ranks in Python then)."""
-        if self._depths.get(reader) is depths:
+        """Have the reader's temporary `depth_keys` hold `depths` (a view of those kept with
+        the seal, else a table); False if some key does not fit SQLite's integers (the
+        caller ranks in Python then)."""
+        held = self._depths.get(reader)
+        if held is depths:
             return True
         if not fits_sqlite(depths):
             return False
@@ -70,18 +72,19 @@ class Readers:
         try:
             reader.execute("BEGIN")
             try:
-                reader.execute("CREATE TEMP TABLE IF NOT EXISTS depth_keys("
-                               "iri TEXT NOT NULL, key INTEGER NOT NULL)")
-                reader.execute("CREATE INDEX IF NOT EXISTS temp.depth_keys_iri "
-                               "ON depth_keys(iri)")
-                reader.execute("DELETE FROM temp.depth_keys")
+                if held is not None:
+                    kind = "VIEW" if held is self.sealed else "TABLE"
+                    reader.execute(f"DROP {kind} temp.depth_keys")
                 if depths is self.sealed:
-                    reader.execute(COPY_INTO_TEMP)
+                    reader.execute(VIEW_IN_TEMP)
                 else:
+                    reader.execute("CREATE TEMP TABLE depth_keys("
+                                   "iri TEXT NOT NULL, key INTEGER NOT NULL)")
+                    reader.execute("CREATE INDEX temp.depth_keys_iri ON depth_keys(iri)")
                     reader.executemany("INSERT INTO temp.depth_keys(iri, key) VALUES (?, ?)",
                                        [(g, k) for g, keys in depths.items() for k in keys])
             except BaseException:
-                reader.execute("ROLLBACK")
+                reader.execute("ROLLBACK")  # the reader holds what it held
                 raise
             reader.execute("COMMIT")
         finally:

@@ -4,12 +4,14 @@ write to the configuration pod, or an open without the seal, reads them again.""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
 import trio
 
-from colony_actor.colony.facade import Colony
+from colony_actor.colony.facade import FULLTEXT_FILE, Colony
 from colony_actor.colony.fulltext import rows
 from colony_actor.colony.keys.store import KeyStore
 from colony_actor.colony.store.changes import subjects
@@ -50,6 +52,10 @@ async def test_a_clean_restart_ranks_with_the_kept_depth_keys(
         {config: subjects(*(pod_node(p) for p in pods))}))
     before = [(await colony.search(q, no_progress))["sparql_results"] for q in QUERIES]
     await colony.aclose()
+    # Kept as an earlier version kept them, with no index by graph (the next open adds it).
+    with contextlib.closing(sqlite3.connect(tmp_path / "alice-1" / FULLTEXT_FILE)) as db:
+        db.execute("DROP INDEX sealed_depths_iri")
+        db.commit()
 
     with monkeypatch.context() as patched:
         patched.setattr(rows, "depth_keys", never)
@@ -59,6 +65,14 @@ async def test_a_clean_restart_ranks_with_the_kept_depth_keys(
             assert [(await colony.search(q, no_progress))["sparql_results"]
                     for q in QUERIES] == before
             await assert_same(colony, QUERIES)
+            # Ranked with a view of them: nothing was copied into the reader.
+            index = colony.fulltext
+            assert index is not None
+            with index._readers.reading(float("inf")) as reader:
+                assert reader.execute("SELECT type FROM sqlite_temp_master WHERE name = "
+                                      "'depth_keys'").fetchall() == [("view",)]
+                assert reader.execute("SELECT count(*) FROM sqlite_master WHERE name = "
+                                      "'sealed_depths_iri'").fetchone() == (1,)
         finally:
             await colony.aclose()
 
