@@ -47,8 +47,8 @@ __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
 CONFLICT = "Another operation is already running"
 # Every request awaits its answer, so this bounds callers waiting for the actor's turn.
 INBOX_SIZE = 64
-# The least time between two givings back of the memory jobs freed (giving_back_memory).
-TRIM_INTERVAL_SECONDS = 1.0
+# How long no job must have ended before the memory jobs freed is given back.
+TRIM_QUIET_SECONDS = 1.0
 
 
 class JobRunner:
@@ -216,18 +216,19 @@ class JobRunner:
             if trio.current_time() >= deadline:
                 await self.evict_expired()
 
-    async def giving_back_memory(self, interval: float = TRIM_INTERVAL_SECONDS) -> None:
-        """After jobs end, give the memory they freed back to the system: at once after
-        a job, then at most once every `interval` while jobs keep ending (the last one's is
-        given back too). Without it the daemon's resident memory stays at the largest
-        job's high-water mark (runtime/memory.py). Runs until cancelled."""
+    async def giving_back_memory(self, quiet: float = TRIM_QUIET_SECONDS) -> None:
+        """Once the jobs have ended and none has for `quiet` seconds, give the memory they
+        freed back to the system; without it the daemon's resident memory stays at the
+        largest job's high-water mark (runtime/memory.py). Not while jobs keep coming: a
+        trim holds each malloc arena's lock for a few milliseconds, which the event loop
+        would wait for. Runs until cancelled."""
         while True:
             await self._job_ended.wait()
             self._job_ended = trio.Event()
+            await trio.sleep(quiet)
+            if self._job_ended.is_set() or self._active is not None:
+                continue  # more jobs: wait for their end
             await threads.run_sync(memory.trim)
-            # A trim holds each malloc arena's lock for a few milliseconds: searches back
-            # to back must not make the loop wait for one every time.
-            await trio.sleep(interval)
 
     # ------------------------------------------------------------------ the actor
 
