@@ -92,7 +92,7 @@ BUILD_START, BUILD_END = "fulltext_rebuild", "fulltext_rebuilt"
 NO_LIMITS = {"search_timeout_seconds": 3600, "jobs_timeout_seconds_search": 3600}
 SEARCH = "/api/v1/jobs/search"
 # How long after the last search RSS is read again: the daemon gives freed memory back once
-# no job has ended for a second (jobs/runner.py, TRIM_QUIET_SECONDS).
+# no job has ended for a second (runtime/memory.py, QUIET_SECONDS).
 SETTLE_SECONDS = 2.0
 OWN_POD = "own pod 0"  # a pod of the follower's own (fixtures.own_pods_base)
 

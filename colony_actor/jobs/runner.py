@@ -38,7 +38,7 @@ from colony_actor.jobs.lifecycle import Event, Job, JobStatus
 from colony_actor.jobs.recording import NOT_RECORDED, Recording, Recordings
 from colony_actor.jobs.results import ResultMemory, ResultStore
 from colony_actor.jobs.settings import RunnerSettings, RunnerStatistics
-from colony_actor.runtime import memory, threads
+from colony_actor.runtime import memory
 from colony_actor.runtime.timestamps import utc_now
 
 __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
@@ -47,8 +47,6 @@ __all__ = ["CONFLICT", "INTERRUPTED", "JobRequest", "JobRunner", "ProgressFn",
 CONFLICT = "Another operation is already running"
 # Every request awaits its answer, so this bounds callers waiting for the actor's turn.
 INBOX_SIZE = 64
-# How long no job must have ended before the memory jobs freed is given back.
-TRIM_QUIET_SECONDS = 1.0
 
 
 class JobRunner:
@@ -79,7 +77,8 @@ class JobRunner:
         self._accepting = True
         self._nursery: trio.Nursery | None = None
         self._housekeeping_wake = trio.Event()
-        self._job_ended = trio.Event()  # for giving_back_memory
+        # Gives back the memory jobs freed once they stop (its `run` is a task of its own).
+        self.freed = memory.GiveBack(busy=lambda: self._active is not None)
         self.closed = False
 
     # ------------------------------------------------------------------ reads
@@ -216,20 +215,6 @@ class JobRunner:
             if trio.current_time() >= deadline:
                 await self.evict_expired()
 
-    async def giving_back_memory(self, quiet: float = TRIM_QUIET_SECONDS) -> None:
-        """Once the jobs have ended and none has for `quiet` seconds, give the memory they
-        freed back to the system; without it the daemon's resident memory stays at the
-        largest job's high-water mark (runtime/memory.py). Not while jobs keep coming: a
-        trim holds each malloc arena's lock for a few milliseconds, which the event loop
-        would wait for. Runs until cancelled."""
-        while True:
-            await self._job_ended.wait()
-            self._job_ended = trio.Event()
-            await trio.sleep(quiet)
-            if self._job_ended.is_set() or self._active is not None:
-                continue  # more jobs: wait for their end
-            await threads.run_sync(memory.trim)
-
     # ------------------------------------------------------------------ the actor
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -342,7 +327,7 @@ class JobRunner:
         outcome = await execution.perform(request.operation, report, scope,
                                           job_id=job_id, job_type=request.job_type)
         await self._inbox.tell(inbox.Finished(job_id, outcome))
-        self._job_ended.set()
+        self.freed.ended()
 
     def _apply_reports(self, reports: Mapping[str, tuple[float, str]]) -> None:
         for job_id, (fraction, message) in reports.items():

@@ -9,8 +9,9 @@ thread starts.
 
 What the store, the index and the parsers free stays in glibc's heap: after the searches of
 a 10M-triple store, 119 MB of the daemon's 547 MB were free heap pages. `trim` gives
-them back (malloc_trim), as the job runner does after each job. Elsewhere than glibc both
-do nothing; this module must never fail a start or a job.
+them back (malloc_trim); `GiveBack` does it once work has ended and none has for a while
+(the job runner tells it of each job's end). Elsewhere than glibc trimming does nothing;
+this module must never fail a start or a job.
 """
 
 from __future__ import annotations
@@ -21,9 +22,15 @@ from collections.abc import Callable
 from functools import cache
 from typing import Final
 
+import trio
+
+from colony_actor.runtime import threads
+
 # mallopt's parameter number for the arena limit (glibc malloc.h: M_ARENA_MAX).
 _M_ARENA_MAX: Final = -8
 ARENAS: Final = 2
+# How long no work must have ended before what it freed is given back (GiveBack).
+QUIET_SECONDS: Final = 1.0
 
 
 @cache
@@ -59,3 +66,29 @@ def trim() -> bool:
     if malloc_trim is None:
         return False
     return bool(malloc_trim(0))
+
+
+class GiveBack:
+    """Gives the memory that work freed back to the system once the work has ended and
+    none has for a while; not while work keeps coming, since a trim holds each malloc
+    arena's lock for a few milliseconds, which the event loop would wait for. `busy()`:
+    whether work is under way now. Without it the daemon's resident memory stays at its
+    largest job's high-water mark."""
+
+    def __init__(self, busy: Callable[[], bool]) -> None:
+        self._busy = busy
+        self._ended = trio.Event()
+
+    def ended(self) -> None:
+        """A piece of work (a job) has ended."""
+        self._ended.set()
+
+    async def run(self, quiet: float = QUIET_SECONDS) -> None:
+        """Give back, `quiet` seconds after work ended with no end since; until cancelled."""
+        while True:
+            await self._ended.wait()
+            self._ended = trio.Event()
+            await trio.sleep(quiet)
+            if self._ended.is_set() or self._busy():
+                continue  # more work: wait for its end
+            await threads.run_sync(trim)

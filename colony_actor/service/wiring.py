@@ -146,7 +146,7 @@ async def start(services: Services, nursery: trio.Nursery) -> None:
         result_bytes_in_memory=services.settings.jobs.result_bytes_in_memory)
     await services.runner.restore(jobs)
     nursery.start_soon(services.runner.housekeeping)
-    nursery.start_soon(services.runner.giving_back_memory)
+    nursery.start_soon(services.runner.freed.run)
     await nursery.start(services.colony.watch_storage)
 
 

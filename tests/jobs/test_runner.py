@@ -344,7 +344,7 @@ async def test_memory_freed_by_jobs_is_given_back_once_they_stop(
         return real_trim()
 
     monkeypatch.setattr(memory, "trim", counted)
-    nursery.start_soon(runner.giving_back_memory, 0.2)
+    nursery.start_soon(runner.freed.run, 0.2)
     with trio.fail_after(30):
         # Not while jobs keep ending...
         for _ in range(4):
