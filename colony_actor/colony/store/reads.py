@@ -148,7 +148,7 @@ class StoreReads:
     def pod_rows(self, address: str | None = None) -> list[PodRow]:
         """Every pod but the configuration pod (or only the one at `address`)."""
         if address is None:
-            return self._pod_rows("?g", f"FILTER(?g NOT IN ({L}, {self.config_node})) ")
+            return self._pod_rows("?g", self._listed_pods())
         g = pod_node(address)
         if g in (L, self.config_node):
             return []
@@ -159,11 +159,15 @@ class StoreReads:
     def count_pods(self) -> int:
         """How many pods `pod_rows` lists, counted in the store: no row of them is read
         (at 100,000 pods, reading them cost a second of the interpreter)."""
-        rows = self.select(
-            f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ GRAPH ?g {{ ?g {RDF_TYPE} {POD} }} "
-            f"FILTER(?g NOT IN ({L}, {self.config_node}) "
-            f"&& REGEX(STR(?g), \"^{NODE_PATTERN}$\")) }}")
+        rows = self.select(f"SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE {{ "
+                           f"GRAPH ?g {{ ?g {RDF_TYPE} {POD} }} {self._listed_pods()}}}")
         return (int_of(rows[0]["n"]) or 0) if rows else 0
+
+    def _listed_pods(self) -> str:
+        """The restriction of a pod graph `?g` to those `pod_rows` lists: not the local
+        graph nor the configuration pod, and named by an address."""
+        return (f"FILTER(?g NOT IN ({L}, {self.config_node}) "
+                f"&& REGEX(STR(?g), \"^{NODE_PATTERN}$\")) ")
 
     def _pod_rows(self, g: str, restrict: str, address: str | None = None) -> list[PodRow]:
         rows = self.select(
