@@ -49,6 +49,9 @@ from colony_actor.runtime.timestamps import now_stored
 MIN_SCRATCHPAD: Final = 1024
 # The full-text index of the pods' literals, beside the store (rebuilt from it if lost).
 FULLTEXT_FILE: Final = "fulltext.sqlite3"
+# A search query of up to this many characters is parsed on the event loop (0.2 ms at
+# most, measured: about 0.2 us a character of search text, 45 us at least).
+PARSE_INLINE_CHARS: Final = 1024
 
 
 class Colony:
@@ -282,7 +285,11 @@ class Colony:
         return out
 
     async def _parse(self, query: Mapping[str, Any] | str) -> SearchQuery:
-        # Off the loop: an advanced query's text is read by the lexer, up to 100,000 chars.
+        # A short query is read on the loop (at most 0.2 ms), quicker than a thread would
+        # take it; a longer one (an advanced query's text goes through the lexer, up to
+        # 100,000 characters) in a worker thread.
+        if _text_size(query) <= PARSE_INLINE_CHARS:
+            return parse_query(query)
         return await threads.run_sync(parse_query, query)
 
     async def upload_all(self, progress: ProgressReporter) -> dict[str, Any]:
@@ -296,3 +303,13 @@ class Colony:
 
     async def refresh_ref(self, depth: int, progress: ProgressReporter) -> dict[str, Any]:
         return await self._refresher.refresh_ref(depth, progress)
+
+
+def _text_size(query: Mapping[str, Any] | str) -> int:
+    """What parsing `query` reads: its text, or the text of its members (a member of
+    another kind is refused by its type alone)."""
+    if isinstance(query, str):
+        return len(query)
+    if isinstance(query, Mapping):
+        return sum(len(v) for v in query.values() if isinstance(v, str))
+    return 0

@@ -15,6 +15,7 @@ import time
 from typing import Any, Final
 
 import trio
+from pyoxigraph import NamedNode, Store
 
 from colony_actor.colony.errors import ColonyError, IndexNotReady, InvalidInput, SearchTimeout
 from colony_actor.colony.fulltext.index import FullTextIndex
@@ -81,9 +82,11 @@ class Searcher:
         try:
             with trio.fail_after(timeout):
                 if query.form == "advanced":
-                    results: Any = await self._advanced(query.sparql, timeout)
+                    results = await self._advanced(query.sparql, timeout)
+                    # A small answer is parsed on the loop: a thread would cost it more.
+                    out = await threads.run_sized(len(results.text), results.to_json)
                 else:
-                    results = await self._in_thread(query, time.monotonic() + timeout)
+                    out = await self._in_thread(query, time.monotonic() + timeout)
         except IndexNotReady:
             raise  # its message says why it waited, and how far the index got
         except (trio.TooSlowError, SearchTimeout):
@@ -95,16 +98,17 @@ class Searcher:
             raise InvalidInput(f"Invalid SPARQL query: {str(exc)[:_SHOWN]}") from None
         except (ValueError, TypeError) as exc:
             raise InvalidInput(f"Invalid search: {str(exc)[:_SHOWN]}") from None
-        # In a thread too: the rows path's form walks every row it found.
-        out: dict[str, Any] = await threads.run_sync(results.to_json)
         out["search_timestamp"] = now_stored()
         return out
 
     async def aclose(self) -> None:
         await self._workers.aclose()
 
-    async def _in_thread(self, query: SearchQuery, deadline: float) -> Any:
-        work = functools.partial(run, self._graph.store, query, self._graph.config_node,
+    async def _in_thread(self, query: SearchQuery, deadline: float) -> dict[str, Any]:
+        """A built-in form's answer, found and put in its JSON form in one worker-thread
+        call (the form walks every row found; a second call would cost the loop a
+        hand-off per search)."""
+        work = functools.partial(_answer, self._graph.store, query, self._graph.config_node,
                                  deadline, self._index)
         return await threads.run_sync(work, limiter=self._limiter, abandon_on_cancel=True)
 
@@ -134,3 +138,9 @@ class Searcher:
             raise QueryFailed(f"The query failed: {str(header.get('message'))[:_SHOWN]}")
         return Serialized(body, int(header["count"]), list(header["pods_found"]),
                           bool(header["truncated"]))
+
+
+def _answer(store: Store, query: SearchQuery, config: NamedNode, deadline: float,
+            index: FullTextIndex | None) -> dict[str, Any]:
+    """(Blocking.) A built-in form's search result, as `Searcher.answer` returns it."""
+    return run(store, query, config, deadline, index).to_json()

@@ -19,6 +19,7 @@ from colony_actor.colony.search.readonly import query_form
 from colony_actor.colony.search.results import Results, run_query
 from colony_actor.colony.search.run import run
 from colony_actor.colony.vocab import LOCAL_GRAPH, RDF_TYPE
+from colony_actor.runtime import threads
 
 from ..conftest import MemoryNetwork, OpenColony, no_progress
 
@@ -66,6 +67,28 @@ async def test_text_search_ranks_by_terms(open_colony: OpenColony,
     assert {r["subject"] for r in rows(bare)} == {"ant://" + S[0], "ant://" + S[2]}
     limited = await colony.search({"type": "text", "text": "road", "limit": 1}, no_progress)
     assert limited["result_count"] == 1
+
+
+async def test_a_built_in_search_takes_one_thread_hand_off(
+        open_colony: OpenColony, network: MemoryNetwork, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short query is parsed on the loop, and a built-in form is run and put in its JSON
+    form in one worker-thread call: each hand-off costs the event loop a dispatch and a
+    wake-up (benchmark 2's search case runs searches back to back)."""
+    colony = await open_colony(network)
+    await fill(colony)
+    called: list[str] = []
+    real = threads.run_sync
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        called.append(getattr(fn, "__name__", repr(fn)))
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(threads, "run_sync", counted)
+    query = {"type": "text", "text": "beatles road"}
+    await colony.check_search(query)
+    result = await colony.search(query, no_progress)
+    assert result["result_count"] == 4
+    assert len(called) == 1, called
 
 
 @pytest.mark.parametrize("text", ['"', '}', '>', '#', "\\", '" } ; DROP ALL #', "\n", "café 日本",
