@@ -285,12 +285,9 @@ class Colony:
         return out
 
     async def _parse(self, query: Mapping[str, Any] | str) -> SearchQuery:
-        # A short query is read on the loop (at most 0.2 ms), quicker than a thread would
-        # take it; a longer one (an advanced query's text goes through the lexer, up to
-        # 100,000 characters) in a worker thread.
-        if _text_size(query) <= PARSE_INLINE_CHARS:
-            return parse_query(query)
-        return await threads.run_sync(parse_query, query)
+        # An advanced query's text goes through the lexer (up to 100,000 characters).
+        return await threads.run_sized(_text_size(query), parse_query, query,
+                                       inline_max=PARSE_INLINE_CHARS)
 
     async def upload_all(self, progress: ProgressReporter) -> dict[str, Any]:
         return await self._uploader.upload_all(progress)

@@ -46,10 +46,12 @@ async def run_sync(fn: Callable[..., T], *args: object,
                                          abandon_on_cancel=abandon_on_cancel)
 
 
-async def run_sized(size: int, fn: Callable[..., T], *args: object) -> T:
-    """`fn(*args)`, which works on `size` bytes: on the loop up to INLINE_MAX_BYTES (a
-    hand-off to a thread would cost more), in a worker thread past it."""
-    if size <= INLINE_MAX_BYTES:
+async def run_sized(size: int, fn: Callable[..., T], *args: object,
+                    inline_max: int = INLINE_MAX_BYTES) -> T:
+    """`fn(*args)`, which works on `size` bytes (or characters): on the loop up to
+    `inline_max` (a hand-off to a thread would cost more), in a worker thread past it.
+    Work slower per byte than a copy or a hash (a lexer in Python) gives a lower bound."""
+    if size <= inline_max:
         return fn(*args)
     return await run_sync(fn, *args)
 
