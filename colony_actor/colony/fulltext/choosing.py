@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 
+from colony_actor.colony.fulltext import words
 from colony_actor.colony.fulltext.ranking import (
     RANKED,
     Candidates,
@@ -25,16 +26,18 @@ from colony_actor.colony.fulltext.walk import Literal
 
 def candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
                depths: Mapping[str, list[int]], version: int, in_sql: bool,
-               walked: Callable[[str], list[Literal] | None]) -> Candidates:
+               walked: Callable[[str, words.Prefilter | None], list[Literal] | None]) -> Candidates:
     """The candidates of a search for these lower-cased terms. `in_sql`: the reader's
-    temp.depth_keys holds `depths`; `walked(term)`: a one-term search's first literals by a
-    walk, or None to leave them to the ranking query."""
-    groups, params = groups_query(lowered)
+    temp.depth_keys holds `depths`; `walked(term, words)`: a one-term search's first
+    literals by a walk (`words`: the term's words.prefilter), or None to leave them to the
+    ranking query."""
+    matching = words.prefilter(reader, lowered)
+    groups, params = groups_query(lowered, matching)
     if in_sql:
         if len(set(lowered)) == 1:
-            found = walked(lowered[0])
+            found = walked(lowered[0], matching)
             if found is None:
-                sql, single = first_literals_query(lowered[0], limit)
+                sql, single = first_literals_query(lowered[0], matching, limit)
                 found = [(str(i), str(x), int(p), str(k), int(n))
                          for i, x, p, k, n in reader.execute(sql, single).fetchall()]
             chosen, ambiguous = first_groups(found)

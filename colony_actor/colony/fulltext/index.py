@@ -52,6 +52,7 @@ from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
 from colony_actor.colony.fulltext.state import CatchUp, IndexStatistics
 from colony_actor.colony.fulltext.upkeep import Upkeep
+from colony_actor.colony.fulltext.words import Prefilter
 from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.vocab import LOCAL_GRAPH
@@ -347,7 +348,8 @@ class FullTextIndex:
             in_sql = self._readers.load_depth_keys(reader, depths)
             return choosing.candidates(
                 reader, lowered, limit, depths, version, in_sql,
-                lambda term: self._walked(reader, term, limit, depths, version))
+                lambda term, words: self._walked(reader, term, words, limit, depths,
+                                                 version))
 
     def graphs_after(self, after: str, count: int, deadline: float
                      ) -> tuple[list[str], int] | None:
@@ -366,10 +368,11 @@ class FullTextIndex:
                 raise SearchTimeout("The search ran out of time") from None
             return None
 
-    def _walked(self, reader: sqlite3.Connection, term: str, limit: int,
+    def _walked(self, reader: sqlite3.Connection, term: str, words: Prefilter | None,
+                limit: int,
                 depths: Mapping[str, list[int]], version: int) -> list[walk.Literal] | None:
         """A common term's first literals by walking the graphs (walk.py), else None."""
-        if not walk.is_common(reader, term, self.common_matches):
+        if not walk.is_common(reader, words, self.common_matches):
             return None
         cached = self._order  # the graphs change only with the version
         if cached is None or cached[0] is not depths or cached[1] != version:

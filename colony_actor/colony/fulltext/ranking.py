@@ -15,11 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from colony_actor.colony.fulltext.words import Prefilter, rowids
 from colony_actor.colony.store.sparql import NO_DEPTH
 
-# The trigram tokenizer needs 3 characters; shorter terms are found by scanning the
-# index's own table (still far cheaper than the store).
-MIN_TRIGRAM: Final = 3
 _INT64_MIN: Final = -(1 << 63)
 _INT64_MAX: Final = (1 << 63) - 1
 # select_groups in SQL, over the groups query ({groups}: graph id, subject, rows, matches,
@@ -53,28 +51,29 @@ class Candidates:
     version: int
 
 
-def _matching(lowered: Sequence[str]) -> tuple[list[str], str, list[str | int]]:
+def _matching(lowered: Sequence[str], words: Prefilter | None
+              ) -> tuple[list[str], str, list[str | int]]:
     """Per term, the SQL test that literal `l` contains it; the WHERE clause of the
-    literals containing any term; its parameters (the terms, then the FTS phrases)."""
+    literals containing any term, read through the word index when `words` (its MATCH
+    expression, words.prefilter) is given, else from the whole table; its parameters (the
+    terms, then the MATCH expression)."""
     count = len(lowered)
     contains = [f"(instr(coalesce(l.raw, l.text), ?{i}) > 0)" for i in range(1, count + 1)]
     where = " OR ".join(contains)
     params: list[str | int] = list(lowered)
-    if all(len(t) >= MIN_TRIGRAM and "\x00" not in t for t in lowered):
-        # The trigram MATCH only prefilters; `instr` over the same text decides, which is
+    if words is not None:
+        # The word index only prefilters; `instr` over the same text decides, which is
         # exactly SPARQL's CONTAINS(LCASE(STR(?o)), LCASE(?term)).
-        phrases = " OR ".join('"' + t.replace('"', '""') + '"' for t in lowered)
-        where = (f"l.id IN (SELECT rowid FROM literals_fts WHERE literals_fts MATCH "
-                 f"?{count + 1}) AND ({where})")
-        params.append(phrases)
+        where = f"l.id IN ({rowids(count + 1, words)}) AND ({where})"
+        params.extend(words)
     return contains, where, params
 
 
-def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
+def groups_query(lowered: Sequence[str], words: Prefilter | None) -> tuple[str, list[str | int]]:
     """The SQL (and its parameters) of the groups whose literals contain any of these
-    lower-cased terms: graph id, subject, rows (matching literals), matches (distinct
-    terms found), ambiguous."""
-    contains, where, params = _matching(lowered)
+    lower-cased terms (`words`: as for `_matching`): graph id, subject, rows (matching
+    literals), matches (distinct terms found), ambiguous."""
+    contains, where, params = _matching(lowered, words)
     terms_found = ", ".join(f"max{c} AS m{i}" for i, c in enumerate(contains))
     matches = " + ".join(f"max(c.m{i})" for i in range(len(lowered)))
     # Per (graph, subject, predicate): the matching literals; SPARQL orders those of
@@ -89,13 +88,15 @@ def groups_query(lowered: Sequence[str]) -> tuple[str, list[str | int]]:
     return sql, params
 
 
-def first_literals_query(term: str, limit: int) -> tuple[str, list[str | int]]:
+def first_literals_query(term: str, words: Prefilter | None, limit: int
+                         ) -> tuple[str, list[str | int]]:
     """For a one-term search, where every group's match_count is 1: the SQL (and its
     parameters) of the matching literals (graph IRI, subject, predicate id, kind, literal
     id) of the (depth key, graph) buckets up to the one holding the `limit`-th row of the
     ranking, found by a sort that keeps `limit` rows (SQLite's ORDER BY ... LIMIT) instead
-    of grouping and ranking every match. Needs the reader's temp.depth_keys."""
-    _, where, params = _matching([term])
+    of grouping and ranking every match (`words`: as for `_matching`). Needs the reader's
+    temp.depth_keys."""
+    _, where, params = _matching([term], words)
     params.append(limit)
     sql = ("WITH e AS MATERIALIZED (SELECT g.iri AS iri, l.subject AS subject, "
            f"l.predicate AS predicate, l.kind AS kind, l.id AS id, "

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from pyoxigraph import NamedNode, Store
 
+from colony_actor.colony.fulltext import words
 from colony_actor.colony.fulltext.rows import (
     graph_rows,
     subject_rows,
@@ -47,8 +48,8 @@ class Upkeep:
         keys = {n.value for n in touch.subjects | touch.trees}
         keys |= before | {row[0] for row in rows}
         number, _ = self._graph_id(graph.value, generation)
-        self.db.executemany("DELETE FROM literals WHERE graph = ? AND subject = ?",
-                            ((number, k) for k in sorted(keys)))
+        for key in sorted(keys):
+            self._delete("graph = ? AND subject = ?", (number, key))
         self._insert(number, rows)
 
     def replace_graph(self, store: Store, graph: NamedNode, generation: str,
@@ -70,16 +71,16 @@ class Upkeep:
             return
         number, new = self._graph_id(graph.value, generation)
         if not new:
-            # A graph new to the index has no rows; and a DELETE would make FTS5 write
+            # A graph new to the index has no rows; and a delete would make FTS5 write
             # the rows pending from the graphs before it in this transaction as a segment
             # of their own (0.5 ms a pod at 10M triples, in a refresh's batch of pods).
-            self.db.execute("DELETE FROM literals WHERE graph = ?", (number,))
+            self._delete("graph = ?", (number,))
         self._insert(number, rows)
 
     def drop_graph(self, iri: str) -> None:
         row = self.db.execute("SELECT id FROM graphs WHERE iri = ?", (iri,)).fetchone()
         if row is not None:
-            self.db.execute("DELETE FROM literals WHERE graph = ?", (row[0],))
+            self._delete("graph = ?", (row[0],))
             self.db.execute("DELETE FROM graphs WHERE id = ?", (row[0],))
 
     def generations(self) -> dict[str, str]:
@@ -99,16 +100,30 @@ class Upkeep:
         return int(cursor.lastrowid), True
 
     def _insert(self, graph: int, rows: Iterable[Sequence[str]]) -> None:
-        """Rows (subject, predicate IRI, kind, text) of one graph, into the table and its
-        FTS index (ids are given here so that both get the same)."""
+        """Rows (subject, predicate IRI, kind, text) of one graph, into the table and the
+        word index (ids are given here so that both get the same)."""
         row = self.db.execute("SELECT coalesce(max(id), 0) FROM literals").fetchone()
         first = int(row[0]) + 1
         values = [(number, graph, x, self._predicate_id(p), k, *text_columns(t))
                   for number, (x, p, k, t) in enumerate(rows, first)]
         if values:
             self.db.executemany(INSERT_WITH_ID, values)
-            self.db.executemany("INSERT INTO literals_fts(rowid, text) VALUES (?, ?)",
-                                ((v[0], v[5]) for v in values))
+            found = words.documents(self.db, [v[5] for v in values], adding=True)
+            self.db.executemany("INSERT INTO literal_words(rowid, words) VALUES (?, ?)",
+                                ((v[0], d) for v, d in zip(values, found, strict=True) if d))
+
+    def _delete(self, where: str, params: tuple[int | str, ...]) -> None:
+        """The rows `where` says, from the table and the word index (a contentless FTS5
+        table forgets a row only when given the very document it was given)."""
+        held = self.db.execute(f"SELECT id, text FROM literals WHERE {where}",
+                               params).fetchall()
+        if not held:
+            return
+        found = words.documents(self.db, [str(t) for _, t in held], adding=False)
+        self.db.executemany(
+            "INSERT INTO literal_words(literal_words, rowid, words) VALUES ('delete', ?, ?)",
+            ((n, d) for (n, _), d in zip(held, found, strict=True) if d))
+        self.db.execute(f"DELETE FROM literals WHERE {where}", params)
 
     def _predicate_id(self, iri: str) -> int:
         number = self._predicates.get(iri)

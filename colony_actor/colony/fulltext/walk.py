@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from colony_actor.colony.fulltext.ranking import MIN_TRIGRAM
+from colony_actor.colony.fulltext.words import Prefilter, rowids
 from colony_actor.colony.store.sparql import NO_DEPTH
 
 # FTS matches from which a term counts as common (counted up to this many only).
@@ -29,8 +29,6 @@ COMMON_MATCHES: Final = 5000
 WALK_BUDGET: Final = 8192
 _FIRST_CHUNK: Final = 32
 _MAX_CHUNK: Final = 2048
-_PROBE: Final = ("SELECT count(*) FROM (SELECT rowid FROM literals_fts WHERE literals_fts "
-                 "MATCH ? LIMIT ?)")
 _MATCHING: Final = ("FROM literals l WHERE l.graph IN (SELECT value FROM json_each(?1)) "
                     "AND instr(coalesce(l.raw, l.text), ?2) > 0")
 _COUNTS: Final = f"SELECT l.graph, count(*) {_MATCHING} GROUP BY l.graph"
@@ -40,14 +38,15 @@ Order = list[tuple[int, str, int]]  # (depth key, graph IRI, graph id), in ranki
 Literal = tuple[str, str, int, str, int]  # graph IRI, subject, predicate id, kind, literal id
 
 
-def is_common(reader: sqlite3.Connection, term: str, threshold: int = COMMON_MATCHES) -> bool:
-    """Whether a walk should find this lower-cased term's first rows: a term the trigram
-    index cannot look up (too short, or with a NUL) is read from the table either way;
-    any other counts as common from `threshold` FTS matches."""
-    if len(term) < MIN_TRIGRAM or "\x00" in term:
+def is_common(reader: sqlite3.Connection, words: Prefilter | None,
+              threshold: int = COMMON_MATCHES) -> bool:
+    """Whether a walk should find a term's first rows, given its words.prefilter: a term
+    the word index cannot look up (None) is read from the table either way; any other
+    counts as common from `threshold` literals holding one of its words."""
+    if words is None:
         return True
-    phrase = '"' + term.replace('"', '""') + '"'
-    found = reader.execute(_PROBE, (phrase, threshold)).fetchone()
+    found = reader.execute(f"SELECT count(*) FROM ({rowids(1, words)} LIMIT ?{len(words) + 1})",
+                           (*words, threshold)).fetchone()
     return int(found[0]) >= threshold
 
 
