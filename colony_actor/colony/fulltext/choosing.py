@@ -2,9 +2,10 @@
 
 One term: every group's match_count is the same, so the ranking is the depth key, graph,
 subject, and the first rows are found without grouping and ranking every match (by a walk
-for a common term, walk.py). Several terms: the groups of every match, ranked in SQL
-(ranking.RANKED) when the depth keys fit SQLite's integers, else in Python. Blocking; this
-module must never write to the index, and never run a search query itself.
+for a common term, walk.py). Several terms: from the word index's postings when each term
+is one word the postings answer exactly (exact.py), else the groups of every match, ranked
+in SQL (ranking.RANKED) when the depth keys fit SQLite's integers, else in Python.
+Blocking; this module must never write to the index, and never run a search query itself.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 
-from colony_actor.colony.fulltext import words
+from colony_actor.colony.fulltext import exact, words
 from colony_actor.colony.fulltext.ranking import (
     RANKED,
     Candidates,
@@ -61,3 +62,17 @@ def candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
     chosen = select_groups([(g, x, m, n) for g, x, m, n, _ in every], depths, limit)
     ambiguous = {(g, x) for g, x, _, _, a in every if a}
     return Candidates(chosen, ambiguous, depths, version)
+
+
+def exact_candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
+                     depths: Mapping[str, list[int]], version: int,
+                     positions: Callable[[], exact.Positions]) -> Candidates | None:
+    """The candidates of a search for several terms from the word index's postings alone
+    (exact.py), when every term is one the postings answer exactly and they are not too
+    many; else None. `positions()`: the graphs' places in the ranking's order."""
+    if len(set(lowered)) < 2:
+        return None
+    per_term = exact.term_expressions(reader, lowered)
+    if per_term is None:
+        return None
+    return exact.candidates(reader, per_term, limit, positions(), depths, version)

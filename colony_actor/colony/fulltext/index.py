@@ -47,12 +47,12 @@ from pyoxigraph import NamedNode, Store
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
 from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, sealed, walk
 from colony_actor.colony.fulltext.depths import DepthKeys
+from colony_actor.colony.fulltext.order import GraphOrder
 from colony_actor.colony.fulltext.ranking import Candidates
 from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
 from colony_actor.colony.fulltext.state import CatchUp, IndexStatistics
 from colony_actor.colony.fulltext.upkeep import Upkeep
-from colony_actor.colony.fulltext.words import Prefilter
 from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.vocab import LOCAL_GRAPH
@@ -76,7 +76,7 @@ class FullTextIndex:
         self._changed = threading.Condition()
         self._depths = DepthKeys()
         self._usable = True
-        self._order: tuple[Mapping[str, list[int]], int, walk.Order] | None = None
+        self._graphs = GraphOrder()
         self.common_matches = walk.COMMON_MATCHES  # tests lower both to walk small data
         self.walk_budget = walk.WALK_BUDGET
 
@@ -345,11 +345,19 @@ class FullTextIndex:
         lowered = rows.lcase(store, terms)
         depths = self._depths.of(store, config)
         with self._readers.reading(deadline) as reader:
+            found = choosing.exact_candidates(
+                reader, lowered, limit, depths, version,
+                lambda: self._graphs.positions(reader, depths, version))
+            if found is not None:
+                return found
             in_sql = self._readers.load_depth_keys(reader, depths)
+            # A one-term search for a common term walks the graphs (walk.py).
             return choosing.candidates(
                 reader, lowered, limit, depths, version, in_sql,
-                lambda term, words: self._walked(reader, term, words, limit, depths,
-                                                 version))
+                lambda term, words: walk.first_literals(
+                    reader, self._graphs.order(reader, depths, version), term, limit,
+                    self.walk_budget) if walk.is_common(reader, words, self.common_matches)
+                else None)
 
     def graphs_after(self, after: str, count: int, deadline: float
                      ) -> tuple[list[str], int] | None:
@@ -367,17 +375,6 @@ class FullTextIndex:
             if time.monotonic() > deadline:
                 raise SearchTimeout("The search ran out of time") from None
             return None
-
-    def _walked(self, reader: sqlite3.Connection, term: str, words: Prefilter | None,
-                limit: int,
-                depths: Mapping[str, list[int]], version: int) -> list[walk.Literal] | None:
-        """A common term's first literals by walking the graphs (walk.py), else None."""
-        if not walk.is_common(reader, words, self.common_matches):
-            return None
-        cached = self._order  # the graphs change only with the version
-        if cached is None or cached[0] is not depths or cached[1] != version:
-            cached = self._order = (depths, version, walk.graph_order(reader, depths))
-        return walk.first_literals(reader, cached[2], term, limit, self.walk_budget)
 
     # -- checking (tests, diagnostics) -----------------------------------------------
 

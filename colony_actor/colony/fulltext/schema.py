@@ -28,7 +28,10 @@ from colony_actor.runtime.files import fsync_dir
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
 
-SCHEMA_VERSION: Final = "5"
+SCHEMA_VERSION: Final = "6"
+# A literal's id is its graph's id shifted by GRAPH_SHIFT plus its number within the graph,
+# so that the word index's postings (literal ids) name their graphs (exact.py).
+GRAPH_SHIFT: Final = 32
 INSERT_WITH_ID: Final = ("INSERT INTO literals(id, graph, subject, predicate, kind, text, raw) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _NUL_STAND_IN: Final = "\uffff"
@@ -60,6 +63,10 @@ _MAINTENANCE: Final = (
 
 class IndexUnusable(Exception):
     """The index file is missing, from another schema, or unreadable."""
+
+
+class IndexFull(Exception):
+    """A graph has more literals than the index can number."""
 
 
 def text_columns(text: str) -> tuple[str, str | None]:
@@ -157,6 +164,24 @@ def mark_outdated(db: sqlite3.Connection) -> None:
     db.execute("DELETE FROM meta WHERE key = 'schema'")
 
 
+def graph_of(literal: int) -> int:
+    """The id of the graph a literal id belongs to."""
+    return literal >> GRAPH_SHIFT
+
+
+def next_literal(db: sqlite3.Connection, graph: int, count: int) -> int:
+    """The first id of `count` new literals of the graph (IndexFull if the graph would
+    hold more than its ids can number)."""
+    base = graph << GRAPH_SHIFT
+    end = base + (1 << GRAPH_SHIFT)
+    row = db.execute("SELECT max(id) FROM literals WHERE id >= ? AND id < ?",
+                     (base, end)).fetchone()
+    first = base if row[0] is None else int(row[0]) + 1
+    if first + count > end:
+        raise IndexFull(f"graph {graph} would hold more than {1 << GRAPH_SHIFT} literals")
+    return first
+
+
 def _write_versions(db: sqlite3.Connection) -> None:
     db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)",
                    (("schema", SCHEMA_VERSION), ("unicode", words.UNICODE)))
@@ -232,13 +257,21 @@ def build_file(building: Path, store: Store,
                 return words.document(vocabulary.setdefault(w, len(vocabulary) + 1)
                                       for w in words.words_of(text))
 
+            numbered: dict[int, int] = {}  # literals numbered so far, per graph id
+
+            def literal_id(graph: int) -> int:
+                number = numbered.get(graph, 0)
+                if number >= 1 << GRAPH_SHIFT:
+                    raise IndexFull(f"graph {graph} holds more than {number} literals")
+                numbered[graph] = number + 1
+                return (graph << GRAPH_SHIFT) + number
+
             for found, entered in every_row(store):
-                first = rows + 1
-                db.executemany(INSERT_WITH_ID, ((n, ids[g], x, predicate(p), k, *text_columns(t))
-                                                for n, (g, x, p, k, t) in enumerate(found, first)))
+                values = [(literal_id(ids[g]), ids[g], x, predicate(p), k, *text_columns(t))
+                          for g, x, p, k, t in found]
+                db.executemany(INSERT_WITH_ID, values)
                 db.executemany("INSERT INTO literal_words(rowid, words) VALUES (?, ?)",
-                               ((n, d) for n, (*_, t) in enumerate(found, first)
-                                if (d := document(text_columns(t)[0]))))
+                               ((v[0], d) for v in values if (d := document(v[5]))))
                 rows += len(found)
                 progress(entered, len(graphs), rows)
             db.executemany("INSERT INTO predicates(id, iri) VALUES (?, ?)",

@@ -19,7 +19,7 @@ from colony_actor.colony.fulltext.rows import (
     tree_rows,
     written_rows,
 )
-from colony_actor.colony.fulltext.schema import INSERT_WITH_ID, text_columns
+from colony_actor.colony.fulltext.schema import INSERT_WITH_ID, next_literal, text_columns
 from colony_actor.colony.store.changes import Touch
 from colony_actor.colony.store.rows import GraphRows
 
@@ -101,16 +101,17 @@ class Upkeep:
 
     def _insert(self, graph: int, rows: Iterable[Sequence[str]]) -> None:
         """Rows (subject, predicate IRI, kind, text) of one graph, into the table and the
-        word index (ids are given here so that both get the same)."""
-        row = self.db.execute("SELECT coalesce(max(id), 0) FROM literals").fetchone()
-        first = int(row[0]) + 1
+        word index (ids are given here so that both get the same: schema.next_literal)."""
+        rows = list(rows)
+        if not rows:
+            return
+        first = next_literal(self.db, graph, len(rows))
         values = [(number, graph, x, self._predicate_id(p), k, *text_columns(t))
                   for number, (x, p, k, t) in enumerate(rows, first)]
-        if values:
-            self.db.executemany(INSERT_WITH_ID, values)
-            found = words.documents(self.db, [v[5] for v in values], adding=True)
-            self.db.executemany("INSERT INTO literal_words(rowid, words) VALUES (?, ?)",
-                                ((v[0], d) for v, d in zip(values, found, strict=True) if d))
+        self.db.executemany(INSERT_WITH_ID, values)
+        found = words.documents(self.db, [v[5] for v in values], adding=True)
+        self.db.executemany("INSERT INTO literal_words(rowid, words) VALUES (?, ?)",
+                            ((v[0], d) for v, d in zip(values, found, strict=True) if d))
 
     def _delete(self, where: str, params: tuple[int | str, ...]) -> None:
         """The rows `where` says, from the table and the word index (a contentless FTS5

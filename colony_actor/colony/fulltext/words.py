@@ -53,6 +53,12 @@ _KNOWN: Final = "SELECT word, id FROM words WHERE word IN (SELECT value FROM jso
 Prefilter = tuple[str, ...]  # MATCH expressions of literal_words, the union of their rows
 
 
+def is_one_word(term: str) -> bool:
+    """Whether a term is one run of word characters: a literal holds it exactly when one
+    of its words does."""
+    return _WORD.fullmatch(term) is not None
+
+
 def words_of(text: str) -> set[str]:
     """The distinct words of a lower-cased text."""
     return set(_WORD.findall(text))
