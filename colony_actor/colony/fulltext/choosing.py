@@ -65,14 +65,13 @@ def candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
 
 
 def exact_candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
-                     depths: Mapping[str, list[int]], version: int,
-                     positions: Callable[[], exact.Positions]) -> Candidates | None:
-    """The candidates of a search for several terms from the word index's postings alone
+                     depths: Mapping[str, list[int]], version: int) -> Candidates | None:
+    """The candidates of a search for several terms from the word index's postings
     (exact.py), when every term is one the postings answer exactly and they are not too
-    many; else None. `positions()`: the graphs' places in the ranking's order."""
+    many; else None."""
     if len(set(lowered)) < 2:
         return None
     per_term = exact.term_expressions(reader, lowered)
     if per_term is None:
         return None
-    return exact.candidates(reader, per_term, limit, positions(), depths, version)
+    return exact.candidates(reader, per_term, limit, depths, version)

@@ -345,9 +345,7 @@ class FullTextIndex:
         lowered = rows.lcase(store, terms)
         depths = self._depths.of(store, config)
         with self._readers.reading(deadline) as reader:
-            found = choosing.exact_candidates(
-                reader, lowered, limit, depths, version,
-                lambda: self._graphs.positions(reader, depths, version))
+            found = choosing.exact_candidates(reader, lowered, limit, depths, version)
             if found is not None:
                 return found
             in_sql = self._readers.load_depth_keys(reader, depths)
