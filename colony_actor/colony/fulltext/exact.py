@@ -19,20 +19,22 @@ search's own query does).
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from colony_actor.colony.fulltext import words
 from colony_actor.colony.fulltext.ranking import Candidates, first_groups
-from colony_actor.colony.fulltext.schema import graph_of
+from colony_actor.colony.fulltext.schema import GRAPH_SHIFT
 from colony_actor.colony.store.sparql import NO_DEPTH
 
 # Matching literals read into Python at most; with more, the ranking query in SQL (which
 # runs without the GIL) answers.
 MAX_POSTINGS: Final = 50_000
 _POSTINGS: Final = "SELECT rowid FROM literal_words WHERE literal_words MATCH ? LIMIT ?"
+_NO_DEPTH: Final = [NO_DEPTH]
 _IRIS: Final = "SELECT id, iri FROM graphs WHERE id IN (SELECT value FROM json_each(?))"
 _ROWS: Final = ("SELECT id, subject, predicate, kind FROM literals "
                 "WHERE id IN (SELECT value FROM json_each(?))")
@@ -66,63 +68,57 @@ def candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], li
             if len(masks) > MAX_POSTINGS:
                 return None
     per_graph: dict[int, list[int]] = {}
-    for literal in masks:
-        per_graph.setdefault(graph_of(literal), []).append(literal)
-    graphs = _order(reader, per_graph, depths)
-    if graphs is None:
-        return None
-    positions, iris = graphs
-    terms_of = {graph: _union(masks[n] for n in found) for graph, found in per_graph.items()}
-    mixed = [literal for graph, found in per_graph.items() if _count(terms_of[graph]) > 1
-             for literal in found]
-    rows = _rows(reader, mixed)
-    # Buckets: (-match_count, position in the graph order); each entry's rows, graph id,
-    # and the subject of a group of a graph holding several terms (None: the whole graph).
-    entries: list[tuple[int, int, int, int, str | None]] = []
-    for graph, found in per_graph.items():
-        if _count(terms_of[graph]) == 1:
-            entries += [(-1, at, len(found), graph, None) for at in positions[graph]]
-            continue
+    held: dict[int, int] = {}  # graph id: the terms its literals hold
+    for literal, mask in masks.items():
+        graph = literal >> GRAPH_SHIFT
+        per_graph.setdefault(graph, []).append(literal)
+        held[graph] = held.get(graph, 0) | mask
+    iris = dict(reader.execute(_IRIS, (json.dumps(list(per_graph)),)).fetchall())
+    if len(iris) != len(per_graph):
+        return None  # a graph left the index since the postings were read
+    mixed = [graph for graph, mask in held.items() if mask & (mask - 1)]
+    rows = _rows(reader, [n for graph in mixed for n in per_graph[graph]])
+    # Buckets (-match_count, depth key, graph IRI), each with its rows; a graph holding
+    # one term is one bucket per key (its groups: None), one holding several has a
+    # bucket per match_count of its subjects (its groups: those subjects).
+    buckets: dict[tuple[int, int, str], list[int]] = {}
+    groups: dict[tuple[int, int, str], list[tuple[int, str | None]]] = {}
+    for graph in mixed:
         subjects: dict[str, tuple[int, int]] = {}
-        for literal in found:
+        for literal in per_graph[graph]:
             subject = rows[literal][0]
-            held, count = subjects.get(subject, (0, 0))
-            subjects[subject] = (held | masks[literal], count + 1)
-        entries += [(-_count(held), at, count, graph, subject)
-                    for subject, (held, count) in subjects.items()
-                    for at in positions[graph]]
-    entries.sort(key=lambda e: (e[0], e[1]))
-    bound: tuple[int, int] | None = None
+            terms, count = subjects.get(subject, (0, 0))
+            subjects[subject] = (terms | masks[literal], count + 1)
+        iri = iris[graph]
+        for subject, (terms, count) in subjects.items():
+            for key in depths.get(iri, _NO_DEPTH):
+                bucket = (-terms.bit_count(), key, iri)
+                buckets.setdefault(bucket, [0])[0] += count
+                groups.setdefault(bucket, []).append((graph, subject))
+    # The graphs of one term, by (key, IRI): each has a row at least, so the first
+    # `limit` of them reach the limit whatever comes before them.
+    single = heapq.nsmallest(limit, ((key, iris[graph], graph) for graph, mask in held.items()
+                                     if not mask & (mask - 1)
+                                     for key in depths.get(iris[graph], _NO_DEPTH)))
+    for key, iri, graph in single:
+        # Several depth statements of one key: one bucket, its rows counted once (fewer
+        # than the query's, so the boundary can only come later).
+        buckets[(-1, key, iri)] = [len(per_graph[graph])]
+        groups[(-1, key, iri)] = [(graph, None)]
+    kept: set[tuple[int, str | None]] = set()
     total = 0
-    for entry in entries:
-        total += entry[2]
+    for bucket in sorted(buckets):
+        kept.update(groups[bucket])
+        total += buckets[bucket][0]
         if total >= limit:
-            bound = (entry[0], entry[1])
             break
-    kept = {(e[3], e[4]) for e in entries if bound is None or (e[0], e[1]) <= bound}
-    whole = [n for graph, subject in kept if subject is None for n in per_graph[graph]]
-    rows.update(_rows(reader, whole))
-    literals = [(iris[graph_of(n)], subject, predicate, kind, n)
+    rows.update(_rows(reader, [n for graph, subject in kept if subject is None
+                               for n in per_graph[graph]]))
+    literals = [(iris[n >> GRAPH_SHIFT], subject, predicate, kind, n)
                 for n, (subject, predicate, kind) in rows.items()
-                if (graph_of(n), None) in kept or (graph_of(n), subject) in kept]
+                if (n >> GRAPH_SHIFT, None) in kept or (n >> GRAPH_SHIFT, subject) in kept]
     chosen, ambiguous = first_groups(literals)
     return Candidates(chosen, ambiguous, depths, version)
-
-
-def _order(reader: sqlite3.Connection, graphs: Collection[int],
-           depths: Mapping[str, list[int]]
-           ) -> tuple[dict[int, list[int]], dict[int, str]] | None:
-    """Where each of these graphs stands among them in the ranking's order of graphs (once
-    per depth key, by key then IRI), and its IRI, by graph id; None if one is not in the
-    index (a write came between)."""
-    iris = {int(n): str(iri) for n, iri in
-            reader.execute(_IRIS, (json.dumps(sorted(graphs)),))}
-    order = sorted((key, iri, number) for number, iri in iris.items()
-                   for key in depths.get(iri, [NO_DEPTH]))
-    positions: dict[int, list[int]] = {}
-    for at, (_, _, number) in enumerate(order):
-        positions.setdefault(number, []).append(at)
-    return (positions, iris) if len(iris) == len(graphs) else None
 
 
 def _rows(reader: sqlite3.Connection, literals: list[int]) -> dict[int, tuple[str, int, str]]:
@@ -131,14 +127,3 @@ def _rows(reader: sqlite3.Connection, literals: list[int]) -> dict[int, tuple[st
         return {}
     return {int(n): (str(x), int(p), str(k)) for n, x, p, k in
             reader.execute(_ROWS, (json.dumps(literals),))}
-
-
-def _union(masks: Iterable[int]) -> int:
-    out = 0
-    for mask in masks:
-        out |= mask
-    return out
-
-
-def _count(mask: int) -> int:
-    return bin(mask).count("1")
