@@ -60,6 +60,18 @@ def candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], li
     """The candidates of a search whose terms' matches `per_term` gives
     (`term_expressions`), ranked with each graph's depth keys `depths`; None if they are
     more than MAX_POSTINGS literals."""
+    # One snapshot for the postings and the rows they name: a write committed between
+    # two reads would leave a posting without its row (the search then learns from the
+    # index's version that it must ask again).
+    reader.execute("BEGIN")
+    try:
+        return _candidates(reader, per_term, limit, depths, version)
+    finally:
+        reader.execute("COMMIT")
+
+
+def _candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], limit: int,
+                depths: Mapping[str, list[int]], version: int) -> Candidates | None:
     masks: dict[int, int] = {}  # literal id: the terms it holds, a bit each
     for bit, expressions in enumerate(per_term):
         for expression in expressions:

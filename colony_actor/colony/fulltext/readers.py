@@ -50,6 +50,8 @@ class Readers:
             yield reader
         finally:
             reader.set_progress_handler(None, 0)
+            if reader.in_transaction:  # a search's snapshot (exact.py) cut short
+                reader.execute("ROLLBACK")
             with self._lock:
                 if self._closed:
                     reader.close()

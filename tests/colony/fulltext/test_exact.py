@@ -4,10 +4,15 @@ ranking when the postings are too many."""
 
 from __future__ import annotations
 
+import sqlite3
+from pathlib import Path
+from typing import Any
+
 import pytest
 import trio
 
 from colony_actor.colony.fulltext import exact, schema
+from colony_actor.colony.fulltext.upkeep import Upkeep
 
 from ..conftest import MemoryNetwork, OpenColony
 from .test_fulltext import assert_same, fill
@@ -55,3 +60,39 @@ async def test_several_words_give_the_scans_rows(open_colony: OpenColony,
     differences = await trio.to_thread.run_sync(colony.fulltext.differences,
                                                 colony.store.store)
     assert differences == []
+
+
+def test_a_write_between_the_reads_of_a_search_is_not_seen(tmp_path: Path) -> None:
+    """The postings and the rows of one search are read from one snapshot: a write that
+    commits between them (before the search learns the index's version changed, and asks
+    again) must not leave a posting without its row."""
+    writer = schema.create_empty(tmp_path / "index.sqlite3")
+    upkeep = Upkeep(writer)
+    with schema.transaction(writer):
+        graph, _ = upkeep._graph_id("ant://g", "t")
+        upkeep._insert(graph, [("ant://s", "http://p", "s", "foo bar")])
+    reads: list[str] = []
+
+    class Reader(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            cursor = super().execute(sql, *args)
+            if "literal_words" in sql:
+                reads.append(sql)
+                if len(reads) == 2:  # both terms' postings read: a write commits
+                    found = cursor.fetchall()
+                    with schema.transaction(writer):
+                        upkeep._delete("graph = ?", (graph,))  # its rows, not the graph
+                    return super().execute("SELECT * FROM (VALUES (?)) WHERE 0 = 1 OR 1",
+                                           (found[0][0],))
+            return cursor
+
+    reader = sqlite3.connect(str(tmp_path / "index.sqlite3"), factory=Reader,
+                             isolation_level=None)
+    try:
+        per_term = exact.term_expressions(reader, ["foo", "bar"])
+        assert per_term is not None
+        found = exact.candidates(reader, per_term, 10, {}, 0)
+        assert found is not None and found.groups == [("ant://g", "ant://s")]
+    finally:
+        reader.close()
+        writer.close()
