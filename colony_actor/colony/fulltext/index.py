@@ -5,7 +5,8 @@ It answers one question, `candidates`: which (graph, subject) groups can hold th
 rows of a text search. For that it
   1. lower-cases the terms with oxigraph's LCASE;
   2. asks SQLite which groups contain which terms (ranking.groups_query), or, for one
-     common term, reads the graphs in ranking order until the limit is reached (walk.py);
+     common term, reads the graphs in ranking order until the limit is reached (walk.py),
+     or, for several one-word terms, reads it from their words' postings (exact.py);
   3. ranks the groups as the query does (match_count, depth key from the config pod,
      graph) and keeps those that can hold the first LIMIT rows (ranking.py, choosing.py).
 It also lists the pod graphs in IRI order (`graphs_after`, for search/typed.py).

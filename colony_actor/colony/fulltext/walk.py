@@ -8,7 +8,7 @@ depth key), a growing chunk at a time, through the (graph, subject) index: it co
 chunk's matches per graph, reads the rows of the graphs up to the (depth key, graph) bucket
 that holds the `limit`-th row, and stops there: the very buckets
 `ranking.first_literals_query` keeps. A rare term stays on that query (its matches come
-from the FTS index at once); a walk that finds too few rows within its budget of graphs
+from the word index at once); a walk that finds too few rows within its budget of graphs
 gives up and leaves it to that query too. Blocking; this module must never write, and never
 decide a row's order itself (the search's own query does).
 """
@@ -23,7 +23,8 @@ from typing import Final
 from colony_actor.colony.fulltext.words import Prefilter, rowids
 from colony_actor.colony.store.sparql import NO_DEPTH
 
-# FTS matches from which a term counts as common (counted up to this many only).
+# Literals holding one of its words from which a term counts as common (counted up to
+# this many only).
 COMMON_MATCHES: Final = 5000
 # Graphs (order entries) a walk may read before it gives up.
 WALK_BUDGET: Final = 8192
