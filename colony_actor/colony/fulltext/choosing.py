@@ -25,14 +25,15 @@ from colony_actor.colony.fulltext.ranking import (
 from colony_actor.colony.fulltext.walk import Literal
 
 
-def candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
-               depths: Mapping[str, list[int]], version: int, in_sql: bool,
-               walked: Callable[[str, words.Prefilter | None], list[Literal] | None]) -> Candidates:
-    """The candidates of a search for these lower-cased terms. `in_sql`: the reader's
-    temp.depth_keys holds `depths`; `walked(term, words)`: a one-term search's first
-    literals by a walk (`words`: the term's words.prefilter), or None to leave them to the
-    ranking query."""
-    matching = words.prefilter(reader, lowered)
+def candidates(reader: sqlite3.Connection, lowered: Sequence[str], looked_up: words.LookedUp,
+               limit: int, depths: Mapping[str, list[int]], version: int, in_sql: bool,
+               walked: Callable[[str, words.Prefilter | None], list[Literal] | None]
+               ) -> Candidates:
+    """The candidates of a search for these lower-cased terms (`looked_up`: their
+    words.look_up). `in_sql`: the reader's temp.depth_keys holds `depths`;
+    `walked(term, words)`: a one-term search's first literals by a walk (`words`: the
+    term's words.prefilter), or None to leave them to the ranking query."""
+    matching = words.prefilter(looked_up)
     groups, params = groups_query(lowered, matching)
     if in_sql:
         if len(set(lowered)) == 1:
@@ -64,14 +65,14 @@ def candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
     return Candidates(chosen, ambiguous, depths, version)
 
 
-def exact_candidates(reader: sqlite3.Connection, lowered: Sequence[str], limit: int,
-                     depths: Mapping[str, list[int]], version: int) -> Candidates | None:
+def exact_candidates(reader: sqlite3.Connection, lowered: Sequence[str],
+                     looked_up: words.LookedUp, limit: int, depths: Mapping[str, list[int]],
+                     version: int) -> Candidates | None:
     """The candidates of a search for several terms from the word index's postings
-    (exact.py), when every term is one the postings answer exactly and they are not too
-    many; else None."""
-    if len(set(lowered)) < 2:
-        return None
-    per_term = exact.term_expressions(reader, lowered)
-    if per_term is None:
+    (exact.py), when every term is one word the vocabulary could look up and their matches
+    are not too many; else None."""
+    per_term = [found for found in looked_up if found is not None]
+    if (len(set(lowered)) < 2 or len(per_term) < len(looked_up)
+            or not all(words.is_one_word(term) for term in lowered)):
         return None
     return exact.candidates(reader, per_term, limit, depths, version)

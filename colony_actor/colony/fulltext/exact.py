@@ -25,7 +25,6 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from colony_actor.colony.fulltext import words
 from colony_actor.colony.fulltext.ranking import Candidates, first_groups
 from colony_actor.colony.fulltext.schema import GRAPH_SHIFT
 from colony_actor.colony.store.sparql import NO_DEPTH
@@ -40,25 +39,10 @@ _ROWS: Final = ("SELECT id, subject, predicate, kind FROM literals "
                 "WHERE id IN (SELECT value FROM json_each(?))")
 
 
-def term_expressions(reader: sqlite3.Connection, lowered: Sequence[str]
-                     ) -> list[list[str]] | None:
-    """Per lower-cased term, the MATCH expressions whose rows are exactly its matches;
-    None unless every term is one run of word characters the vocabulary can look up."""
-    found = []
-    for term in lowered:
-        if not words.is_one_word(term):
-            return None
-        expressions = words.expressions(reader, term)
-        if expressions is None:
-            return None
-        found.append(expressions)
-    return found
-
-
 def candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], limit: int,
                depths: Mapping[str, list[int]], version: int) -> Candidates | None:
-    """The candidates of a search whose terms' matches `per_term` gives
-    (`term_expressions`), ranked with each graph's depth keys `depths`; None if they are
+    """The candidates of a search of one-word terms whose matches `per_term` gives (their
+    words.expressions), ranked with each graph's depth keys `depths`; None if they are
     more than MAX_POSTINGS literals."""
     # One snapshot for the postings and the rows they name: a write committed between
     # two reads would leave a posting without its row (the search then learns from the

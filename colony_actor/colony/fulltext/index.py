@@ -54,6 +54,7 @@ from colony_actor.colony.fulltext.readers import Readers
 from colony_actor.colony.fulltext.schema import IndexUnusable
 from colony_actor.colony.fulltext.state import CatchUp, IndexStatistics
 from colony_actor.colony.fulltext.upkeep import Upkeep
+from colony_actor.colony.fulltext.words import look_up
 from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
 from colony_actor.colony.vocab import LOCAL_GRAPH
@@ -346,13 +347,15 @@ class FullTextIndex:
         lowered = rows.lcase(store, terms)
         depths = self._depths.of(store, config)
         with self._readers.reading(deadline) as reader:
-            found = choosing.exact_candidates(reader, lowered, limit, depths, version)
+            looked_up = look_up(reader, lowered)
+            found = choosing.exact_candidates(reader, lowered, looked_up, limit, depths,
+                                              version)
             if found is not None:
                 return found
             in_sql = self._readers.load_depth_keys(reader, depths)
             # A one-term search for a common term walks the graphs (walk.py).
             return choosing.candidates(
-                reader, lowered, limit, depths, version, in_sql,
+                reader, lowered, looked_up, limit, depths, version, in_sql,
                 lambda term, words: walk.first_literals(
                     reader, self._graphs.order(reader, depths, version), term, limit,
                     self.walk_budget) if walk.is_common(reader, words, self.common_matches)

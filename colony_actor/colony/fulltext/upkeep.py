@@ -7,6 +7,7 @@ and never index the local graph.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -48,8 +49,8 @@ class Upkeep:
         keys = {n.value for n in touch.subjects | touch.trees}
         keys |= before | {row[0] for row in rows}
         number, _ = self._graph_id(graph.value, generation)
-        for key in sorted(keys):
-            self._delete("graph = ? AND subject = ?", (number, key))
+        self._delete("graph = ? AND subject IN (SELECT value FROM json_each(?))",
+                     (number, json.dumps(sorted(keys))))
         self._insert(number, rows)
 
     def replace_graph(self, store: Store, graph: NamedNode, generation: str,

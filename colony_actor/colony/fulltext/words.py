@@ -10,8 +10,9 @@ of the term's trigrams).
 
 A term is found in a literal only where it lies in the literal's text; its own runs of
 word characters (its pieces) then lie within words of the literal, so the literals holding
-a word that contains the term's longest piece are a superset of its matches. The caller
-checks each of them against the text (`instr`), which alone decides. So a posting too many
+a word that contains each piece are a superset of its matches (`expressions`), and exactly
+its matches when the term is one piece (`is_one_word`). The caller checks them against the
+text (`instr`) unless they are exact. So a posting too many
 costs a check, never a wrong answer; a posting missing would lose a match, which is why a
 word is never deleted nor renumbered (the vocabulary only grows until the next rebuild) and
 why a literal's postings are deleted with the very document it was given.
@@ -145,12 +146,20 @@ def _any(ids: Sequence[int]) -> str:
     return " OR ".join(f'"{n}"' for n in ids)
 
 
-def prefilter(reader: sqlite3.Connection, lowered: Sequence[str]) -> Prefilter | None:
-    """The `literal_words` MATCH expressions of the literals that may hold any of these
-    lower-cased terms; None if some term cannot be looked up (the caller reads the table)."""
+LookedUp = Sequence[list[str] | None]  # each term's `expressions`
+
+
+def look_up(reader: sqlite3.Connection, lowered: Sequence[str]) -> LookedUp:
+    """Each lower-cased term's `expressions` (a term repeated is looked up once)."""
+    found = {term: expressions(reader, term) for term in dict.fromkeys(lowered)}
+    return [found[term] for term in lowered]
+
+
+def prefilter(looked_up: LookedUp) -> Prefilter | None:
+    """The `literal_words` MATCH expressions of the literals that may hold any of the
+    terms looked up; None if some term could not be (the caller reads the table)."""
     found: list[str] = []
-    for term in lowered:
-        more = expressions(reader, term)
+    for more in looked_up:
         if more is None:
             return None
         found += more

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 
-from colony_actor.colony.fulltext import exact, schema
+from colony_actor.colony.fulltext import exact, schema, words
 from colony_actor.colony.fulltext.upkeep import Upkeep
 
 from ..conftest import MemoryNetwork, OpenColony
@@ -89,8 +89,7 @@ def test_a_write_between_the_reads_of_a_search_is_not_seen(tmp_path: Path) -> No
     reader = sqlite3.connect(str(tmp_path / "index.sqlite3"), factory=Reader,
                              isolation_level=None)
     try:
-        per_term = exact.term_expressions(reader, ["foo", "bar"])
-        assert per_term is not None
+        per_term = [words.expressions(reader, term) or [] for term in ("foo", "bar")]
         found = exact.candidates(reader, per_term, 10, {}, 0)
         assert found is not None and found.groups == [("ant://g", "ant://s")]
     finally:

@@ -52,7 +52,7 @@ async def test_the_walk_keeps_the_buckets_of_the_ranking_query(
                     walked = walk.first_literals(reader, order, term, limit)
                     assert walked is not None
                     sql, params = first_literals_query(
-                        term, words.prefilter(reader, [term]), limit)
+                        term, words.prefilter(words.look_up(reader, [term])), limit)
                     queried = reader.execute(sql, params).fetchall()
                     assert sorted(set(walked)) == sorted(set(queried)), (term, limit)
 

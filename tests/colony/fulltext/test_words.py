@@ -80,18 +80,18 @@ def test_a_piece_in_too_many_words_is_left_to_the_scan(db: sqlite3.Connection,
     monkeypatch.setattr(words, "MAX_WORDS", 2)
     assert words.expressions(db, "a") is None  # in 7 words
     assert literals(db, "a road") == {TEXTS[0]}  # 'road' decides
-    assert words.prefilter(db, ["beatles", "a"]) is None
-    assert words.prefilter(db, ["beatles", "road"]) is not None
-    assert words.prefilter(db, ["zzz"]) == (words.NOTHING,)
+    assert words.prefilter(words.look_up(db, ["beatles", "a"])) is None
+    assert words.prefilter(words.look_up(db, ["beatles", "road"])) is not None
+    assert words.prefilter(words.look_up(db, ["zzz"])) == (words.NOTHING,)
 
 
 def test_many_words_make_several_match_expressions(db: sqlite3.Connection,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(words, "CHUNK_WORDS", 2)
-    found = words.prefilter(db, ["a"])  # in 7 words, of 4 texts
+    found = words.prefilter(words.look_up(db, ["a"]))  # in 7 words, of 4 texts
     assert found is not None and [len(e.split(" OR ")) for e in found] == [2, 2, 2, 1]
     # Pieces in few words each: one expression, their AND ('road' AND a word from 'th').
-    both = words.prefilter(db, ["ey road th"])
+    both = words.prefilter(words.look_up(db, ["ey road th"]))
     assert both is not None and len(both) == 1 and both[0].count(" AND ") == 1
     sql = f"SELECT DISTINCT rowid FROM ({words.rowids(1, found)})"
     assert len(db.execute(sql, found).fetchall()) == 4
@@ -111,7 +111,7 @@ async def test_searches_through_the_words_give_the_scans_rows(
 
     def prefilters() -> list[words.Prefilter | None]:
         with sqlite3.connect(str(path)) as reader:
-            return [words.prefilter(reader, [t.lower()]) for t in terms]
+            return [words.prefilter(words.look_up(reader, [t.lower()])) for t in terms]
 
     looked_up = await trio.to_thread.run_sync(prefilters)
     assert all(p not in (None, (words.NOTHING,)) for p in looked_up), looked_up
