@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from dataclasses import asdict
 from typing import Any, Final
 
@@ -28,12 +29,14 @@ import trio
 from colony_actor.colony.errors import ColonyError
 from colony_actor.colony.search.sandbox import Limits
 from colony_actor.colony.search.worker import FRAME
-from colony_actor.runtime import children
+from colony_actor.runtime import children, threads
 
 # An answer's JSON header is small; its body (SPARQL JSON text) is bounded by the row cap.
 MAX_HEADER: Final = 1 << 20
 MAX_BODY: Final = 1 << 32
 _STDERR_KEPT: Final = 4096
+# One read asks the pipe for at most this much (os.read allocates what is asked).
+_READ_BYTES: Final = 256 << 10
 
 
 class WorkerDied(ColonyError):
@@ -68,7 +71,10 @@ def describe_death(returncode: int, stderr: bytes, limits: Limits) -> str:
 class _Worker:
     def __init__(self, process: trio.Process) -> None:
         self.process = process
-        self.buffer = bytearray()
+        # What was read and not yet taken, as read: an answer of megabytes grown into one
+        # buffer, or sliced out of one, would be copied on the loop with the GIL held.
+        self._chunks: deque[bytes | bytearray] = deque()
+        self._buffered = 0
 
     async def send(self, header: dict[str, Any]) -> None:
         data = json.dumps(header, separators=(",", ":")).encode()
@@ -83,21 +89,34 @@ class _Worker:
         size, extra = FRAME.unpack(lengths)
         if size > MAX_HEADER or extra > MAX_BODY:
             raise WorkerDied("it answered a frame out of bounds")
-        data = await self._exactly(size + extra)
-        if data is None:
+        header = await self._exactly(size)
+        body = await self._exactly(extra)
+        if header is None or body is None:
             return None
-        return json.loads(data[:size]), data[size:]
+        return json.loads(header), body
 
     async def _exactly(self, count: int) -> bytes | None:
+        """The next `count` bytes the worker wrote; None if it ended first. The pieces
+        are joined once, in a worker thread past a few pages (a join of megabytes lets
+        go of the GIL while it copies)."""
         assert self.process.stdout is not None
-        while len(self.buffer) < count:
-            chunk = await self.process.stdout.receive_some(max(65536, count - len(self.buffer)))
+        while self._buffered < count:
+            chunk = await self.process.stdout.receive_some(_READ_BYTES)
             if not chunk:
                 return None
-            self.buffer += chunk
-        out = bytes(self.buffer[:count])
-        del self.buffer[:count]
-        return out
+            self._chunks.append(chunk)
+            self._buffered += len(chunk)
+        parts: list[bytes | bytearray] = []
+        needed = count
+        while needed:
+            chunk = self._chunks.popleft()
+            if len(chunk) > needed:
+                self._chunks.appendleft(chunk[needed:])
+                chunk = chunk[:needed]
+            parts.append(chunk)
+            needed -= len(chunk)
+        self._buffered -= count
+        return await threads.run_sized(count, b"".join, parts)
 
     async def stderr_head(self) -> bytes:
         """What the ended worker wrote to stderr, its first few KB (the reason comes first,

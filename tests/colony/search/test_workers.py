@@ -17,7 +17,7 @@ import pytest
 import trio
 from pyoxigraph import Store
 
-from colony_actor.colony.search.process import QueryWorkers, WorkerDied, describe_death
+from colony_actor.colony.search.process import QueryWorkers, WorkerDied, _Worker, describe_death
 from colony_actor.colony.search.sandbox import Limits
 
 from ..conftest import MemoryNetwork, OpenColony, no_progress
@@ -159,3 +159,29 @@ def test_a_worker_ends_when_the_daemon_is_gone() -> None:
 ])
 def test_a_death_is_told_by_its_cause(code: int, stderr: bytes, reason: str) -> None:
     assert reason in describe_death(code, stderr, LIMITS)
+
+
+async def test_frames_arrive_whole_however_the_pipe_cuts_them() -> None:
+    # Two answers written back to back in pieces of odd sizes: the first's body is
+    # megabytes (read as many chunks, joined off the loop), the second's header shares a
+    # chunk with the first's end; the worker then ends, mid-frame.
+    body = bytes(range(251)) * 12_000
+    code = (f"import sys; sys.path[:0] = {sys.path!r}\n"
+            "import io, time\n"
+            "from colony_actor.colony.search.worker import write_frame\n"
+            "frames = io.BytesIO()\n"
+            f"write_frame(frames, {{'count': 1}}, bytes(range(251)) * 12_000)\n"
+            "write_frame(frames, {'count': 2}, b'tail')\n"
+            "data = frames.getvalue() + b'\\0\\0\\0'\n"
+            "out = sys.stdout.buffer\n"
+            "for start in range(0, len(data), 100_003):\n"
+            "    out.write(data[start:start + 100_003]); out.flush(); time.sleep(0.001)\n")
+    process = await trio.lowlevel.open_process([sys.executable, "-c", code],
+                                               stdout=subprocess.PIPE)
+    worker = _Worker(process)
+    try:
+        assert await worker.receive() == ({"count": 1}, body)
+        assert await worker.receive() == ({"count": 2}, b"tail")
+        assert await worker.receive() is None
+    finally:
+        await process.wait()
