@@ -103,3 +103,17 @@ async def test_searches_that_walk_give_the_scans_rows(
 def test_terms_the_word_index_cannot_look_up_always_walk() -> None:
     reader = sqlite3.connect(":memory:")
     assert walk.is_common(reader, None)
+
+
+def test_a_walk_reads_each_graph_as_one_range_of_literal_ids() -> None:
+    # A graph's literals are a range of ids: read in the table's order, not looked up one
+    # by one through the (graph, subject) index (3x slower at 10M triples).
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute("CREATE TABLE literals(id INTEGER PRIMARY KEY, graph INTEGER NOT NULL, "
+                   "subject TEXT NOT NULL, predicate INTEGER NOT NULL, kind TEXT NOT NULL, "
+                   "text TEXT NOT NULL, raw TEXT)")
+        db.execute("CREATE INDEX literals_subject ON literals(graph, subject)")
+        for query in (walk._COUNTS, walk._ROWS):
+            plan = " | ".join(row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query,
+                                                           ("[1, 2]", "a")))
+            assert "SEARCH l USING INTEGER PRIMARY KEY" in plan, plan
