@@ -28,7 +28,9 @@ def csv_rows(store: Store, sparql: str, **options: Any) -> list[list[str]]:
     assert isinstance(body, bytes)
     reader = csv.reader(io.StringIO(body.decode("utf-8"), newline=""))
     next(reader, None)
-    return list(reader)
+    # Row by row in the interpreter's loop, not list(reader): that is one C call, which
+    # would hold the GIL (and the event loop) for all of a large answer at once.
+    return [row for row in reader]
 
 
 def field(variable: str, name: str) -> str:
