@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from typing import Final
 
 from colony_actor.colony.fulltext.ranking import Candidates, first_groups
-from colony_actor.colony.fulltext.schema import GRAPH_SHIFT
+from colony_actor.colony.fulltext.schema import graph_of
 from colony_actor.colony.store.sparql import NO_DEPTH
 
 # Matching literals read into Python at most; with more, the ranking query in SQL (which
@@ -66,7 +66,7 @@ def _candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], l
     per_graph: dict[int, list[int]] = {}
     held: dict[int, int] = {}  # graph id: the terms its literals hold
     for literal, mask in masks.items():
-        graph = literal >> GRAPH_SHIFT
+        graph = graph_of(literal)
         per_graph.setdefault(graph, []).append(literal)
         held[graph] = held.get(graph, 0) | mask
     iris = dict(reader.execute(_IRIS, (json.dumps(list(per_graph)),)).fetchall())
@@ -110,9 +110,9 @@ def _candidates(reader: sqlite3.Connection, per_term: Sequence[Sequence[str]], l
             break
     rows.update(_rows(reader, [n for graph, subject in kept if subject is None
                                for n in per_graph[graph]]))
-    literals = [(iris[n >> GRAPH_SHIFT], subject, predicate, kind, n)
+    literals = [(iris[graph_of(n)], subject, predicate, kind, n)
                 for n, (subject, predicate, kind) in rows.items()
-                if (n >> GRAPH_SHIFT, None) in kept or (n >> GRAPH_SHIFT, subject) in kept]
+                if (graph_of(n), None) in kept or (graph_of(n), subject) in kept]
     chosen, ambiguous = first_groups(literals)
     return Candidates(chosen, ambiguous, depths, version)
 

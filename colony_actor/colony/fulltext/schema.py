@@ -169,6 +169,12 @@ def graph_of(literal: int) -> int:
     return literal >> GRAPH_SHIFT
 
 
+# SQL: literal id `{literal}` is one of graph id `{graph}`'s (a graph's literals are one
+# range of ids, read in the table's own order).
+IN_GRAPH_SQL: Final = (f"{{literal}} BETWEEN {{graph}} << {GRAPH_SHIFT} "
+                       f"AND (({{graph}} + 1) << {GRAPH_SHIFT}) - 1")
+
+
 def next_literal(db: sqlite3.Connection, graph: int, count: int) -> int:
     """The first id of `count` new literals of the graph (IndexFull if the graph would
     hold more than its ids can number)."""

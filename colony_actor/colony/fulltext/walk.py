@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from colony_actor.colony.fulltext.schema import GRAPH_SHIFT
+from colony_actor.colony.fulltext.schema import IN_GRAPH_SQL
 from colony_actor.colony.fulltext.words import Prefilter, rowids
 from colony_actor.colony.store.sparql import NO_DEPTH
 
@@ -31,11 +31,11 @@ COMMON_MATCHES: Final = 5000
 WALK_BUDGET: Final = 8192
 _FIRST_CHUNK: Final = 32
 _MAX_CHUNK: Final = 2048
-# A graph's literals are one range of ids (schema.GRAPH_SHIFT): read in the table's own
-# order, not looked up row by row through the (graph, subject) index (3x the time at 10M).
+# A graph's literals by their range of ids, not looked up row by row through the (graph,
+# subject) index (3x the time at 10M).
 _MATCHING: Final = (
     "FROM json_each(?1) g CROSS JOIN literals l "
-    f"ON l.id BETWEEN g.value << {GRAPH_SHIFT} AND ((g.value + 1) << {GRAPH_SHIFT}) - 1 "
+    f"ON {IN_GRAPH_SQL.format(literal='l.id', graph='g.value')} "
     "WHERE instr(coalesce(l.raw, l.text), ?2) > 0")
 _COUNTS: Final = f"SELECT l.graph, count(*) {_MATCHING} GROUP BY l.graph"
 _ROWS: Final = f"SELECT l.graph, l.subject, l.predicate, l.kind, l.id {_MATCHING}"
