@@ -48,6 +48,7 @@ from pyoxigraph import NamedNode, Store
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
 from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, sealed, walk
 from colony_actor.colony.fulltext.depths import DepthKeys
+from colony_actor.colony.fulltext.following import Following, ahead_pool
 from colony_actor.colony.fulltext.order import GraphOrder
 from colony_actor.colony.fulltext.ranking import Candidates
 from colony_actor.colony.fulltext.readers import Readers
@@ -57,7 +58,6 @@ from colony_actor.colony.fulltext.upkeep import Upkeep
 from colony_actor.colony.fulltext.words import look_up
 from colony_actor.colony.store.changes import WHOLE, Changes
 from colony_actor.colony.store.rows import GraphRows
-from colony_actor.colony.vocab import LOCAL_GRAPH
 
 log = structlog.get_logger("colony_actor.colony.fulltext")
 
@@ -79,6 +79,7 @@ class FullTextIndex:
         self._depths = DepthKeys()
         self._usable = True
         self._graphs = GraphOrder()
+        self._ahead = ahead_pool()
         self.common_matches = walk.COMMON_MATCHES  # tests lower both to walk small data
         self.walk_budget = walk.WALK_BUDGET
 
@@ -171,18 +172,18 @@ class FullTextIndex:
 
     def close(self) -> None:
         self._readers.close()
+        self._ahead.shutdown()
         with self._db_lock:
             self._upkeep.db.close()
 
     # -- following the store's writes (the caller holds the store's write lock) -------
 
     @contextlib.contextmanager
-    def writing(self, store: Store, changes: Changes,
+    def writing(self, store: Store, changes: Changes, tokens: Mapping[NamedNode, str],
                 written: Mapping[NamedNode, GraphRows] | None = None) -> Iterator[None]:
-        """Around a store write that makes `changes`: the index follows it once it is done.
-        `written` may give the rows of some graphs the write replaces wholly, which spares
-        reading most of them back.
-
+        """Around a store write that makes `changes` and gives the graphs it does not leave
+        empty these generation `tokens`: the index follows it (following.py). `written`
+        may give the rows of some graphs the write replaces wholly (written meanwhile).
         The body must be the one store transaction; if it raises, the index is untouched
         (the store is too). If the index cannot follow, it is marked unusable: searches
         scan, and the next open rebuilds it."""
@@ -193,33 +194,35 @@ class FullTextIndex:
                     before[graph] = rows.tree_subjects(store, graph, touch.trees)
         with self._changed:
             self._version += 1
+        failed = ""
         try:
-            yield
-            if self._usable:
+            if not self._usable:
+                yield
+                return
+            if self.behind:
+                # A graph the catch-up has not reached may hold rows from before a crash:
+                # a write re-reads it whole, so its new generation vouches for all of it.
+                changes = {graph: WHOLE for graph in changes}
+            with self._db_lock:
+                follow = Following(self._upkeep, self._ahead, tokens, written or {})
+                follow.start()
                 try:
-                    self._follow(store, changes, before, written or {})
-                except Exception as exc:
-                    # The store's write stands (it is the truth); the index is behind it.
-                    self._upkeep.forget()
-                    self._give_up(f"could not follow a write: {exc!r}")
+                    yield
+                except BaseException:
+                    follow.abandon()
+                    raise
+                for graph in changes:
+                    self._depths.wrote(graph.value)  # the config pod's counts
+                try:
+                    follow.finish(store, changes, before)
+                except Exception as exc:  # the store's write stands: it is the truth
+                    failed = f"could not follow a write: {exc!r}"
+            if failed:
+                self._give_up(failed)
         finally:
             with self._changed:
                 self._version += 1
                 self._changed.notify_all()
-
-    def _follow(self, store: Store, changes: Changes, before: Mapping[NamedNode, set[str]],
-                written: Mapping[NamedNode, GraphRows]) -> None:
-        if self.behind:
-            # A graph the catch-up has not reached may hold rows from before a crash: a
-            # write re-reads it whole, so its new generation vouches for all of it.
-            changes = {graph: WHOLE for graph in changes}
-        graphs = [g for g in changes if g != LOCAL_GRAPH]
-        tokens = rows.generations(store, graphs) if graphs else {}
-        with self._db_lock, schema.transaction(self._upkeep.db):
-            for graph in graphs:
-                self._depths.wrote(graph.value)
-                self._upkeep.follow(store, graph, changes[graph], tokens.get(graph.value, ""),
-                                    before.get(graph, set()), written.get(graph))
 
     def _give_up(self, reason: str) -> None:
         self._usable = False

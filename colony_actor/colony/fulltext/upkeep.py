@@ -70,7 +70,12 @@ class Upkeep:
         if not store.contains_named_graph(graph):
             self.drop_graph(graph.value)
             return
-        number, new = self._graph_id(graph.value, generation)
+        self.put_rows(graph.value, generation, rows)
+
+    def put_rows(self, iri: str, generation: str, rows: Sequence[Sequence[str]]) -> None:
+        """The rows of the graph `iri`, which the store holds at `generation`, instead of
+        those held. Reads nothing from the store."""
+        number, new = self._graph_id(iri, generation)
         if not new:
             # A graph new to the index has no rows; and a delete would make FTS5 write
             # the rows pending from the graphs before it in this transaction as a segment

@@ -50,14 +50,18 @@ def merge(*changes: Changes) -> dict[NamedNode, Touch]:
     return out
 
 
-def generation_sparql(changes: Changes) -> str:
-    """The update operations that give each changed graph a new generation token, to run
+def new_tokens(changes: Changes) -> dict[NamedNode, str]:
+    """A fresh generation token for each pod graph these changes touch (the local graph
+    has none). Chosen before the write, so that what follows it knows them unread."""
+    return {graph: secrets.token_hex(16) for graph in changes if graph != LOCAL_GRAPH}
+
+
+def generation_sparql(tokens: Mapping[NamedNode, str]) -> str:
+    """The update operations that give each graph its new token (`new_tokens`), to run
     AFTER the edit in the same request: a graph left empty or dropped keeps none."""
     out = ""
-    for graph in sorted(changes, key=lambda g: g.value):
-        if graph == LOCAL_GRAPH:
-            continue
-        token = text(secrets.token_hex(16))
+    for graph in sorted(tokens, key=lambda g: g.value):
+        token = text(tokens[graph])
         out += (f"DELETE WHERE {{ GRAPH {L} {{ {graph} {INDEX_GENERATION} ?v }} }} ;\n"
                 f"INSERT {{ GRAPH {L} {{ {graph} {INDEX_GENERATION} {token} }} }} WHERE "
                 f"{{ {{ SELECT * WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }} LIMIT 1 }} }} ;\n")

@@ -27,7 +27,7 @@ import structlog
 from pyoxigraph import Literal, NamedNode, Store
 
 from colony_actor.colony.errors import StorageError
-from colony_actor.colony.store.changes import Changes, generation_sparql
+from colony_actor.colony.store.changes import Changes, generation_sparql, new_tokens
 from colony_actor.colony.store.faults import Fault, classify
 from colony_actor.colony.store.reads import StoreReads
 from colony_actor.colony.store.rows import GraphRows
@@ -45,10 +45,11 @@ _POLL_SECONDS: Final = 0.01
 class Follower(Protocol):
     """What follows the store's writes (the full-text index)."""
 
-    def writing(self, store: Store, changes: Changes,
+    def writing(self, store: Store, changes: Changes, tokens: Mapping[NamedNode, str],
                 written: Mapping[NamedNode, GraphRows] | None = None
                 ) -> AbstractContextManager[None]:
-        """Around the store request making `changes`: follow it once it is done."""
+        """Around the store request making `changes` and giving the graphs that are not
+        left empty these generation `tokens`: follow it once it is done."""
 
     @property
     def usable(self) -> bool:
@@ -189,11 +190,12 @@ class GraphStore(StoreReads):
         sparql = write.sparql
         if not sparql.rstrip().endswith(";"):
             sparql += " ;\n"
-        sparql += generation_sparql(write.changes)
+        tokens = new_tokens(write.changes)
+        sparql += generation_sparql(tokens)
         if self._follower is None:
             self.store.update(sparql)
             return
-        with self._follower.writing(self.store, write.changes, write.written):
+        with self._follower.writing(self.store, write.changes, tokens, write.written):
             self.store.update(sparql)
 
     # -- healing ---------------------------------------------------------------------

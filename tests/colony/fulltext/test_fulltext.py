@@ -304,7 +304,7 @@ def test_search_waits_for_a_write_in_progress(tmp_path: Path) -> None:
     try:
         init_config(graph, S[-2], "2025-01-01T00:00:00.000000Z")
         out: list[Any] = []
-        with index.writing(graph.store, {}):
+        with index.writing(graph.store, {}, {}):
             thread = threading.Thread(target=lambda: out.append(indexed_search(
                 graph.store, index, ["configuration"], 5, graph.config_node, INF)))
             thread.start()

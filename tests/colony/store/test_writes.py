@@ -7,7 +7,14 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.store import writes
-from colony_actor.colony.store.changes import WHOLE, Touch, generation_sparql, merge, subjects
+from colony_actor.colony.store.changes import (
+    WHOLE,
+    Touch,
+    generation_sparql,
+    merge,
+    new_tokens,
+    subjects,
+)
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.vocab import (
@@ -89,7 +96,7 @@ def test_a_newer_registry_wins_and_drops_the_pods_it_no_longer_lists() -> None:
 def test_changes_merge_and_each_graph_gets_a_new_token() -> None:
     merged = merge({A: subjects(A)}, {A: Touch(trees=frozenset({B})), C: WHOLE})
     assert merged == {A: Touch(False, frozenset({A}), frozenset({B})), C: WHOLE}
-    sparql = generation_sparql({**merged, LOCAL_GRAPH: WHOLE})
+    sparql = generation_sparql(new_tokens({**merged, LOCAL_GRAPH: WHOLE}))
     assert sparql.count("INSERT") == 2 and f"GRAPH {LOCAL_GRAPH} {{ {LOCAL_GRAPH}" not in sparql
 
 
