@@ -21,7 +21,11 @@ import trio
 from colony_actor.colony import chunks, pods
 from colony_actor.colony.errors import InvalidInput
 from colony_actor.colony.fulltext.index import FullTextIndex, open_beside
-from colony_actor.colony.fulltext.running import CHILD_BUILD_GRAPHS, catching_up
+from colony_actor.colony.fulltext.running import (
+    CHILD_BUILD_GRAPHS,
+    catching_up,
+    checkpointing,
+)
 from colony_actor.colony.jsonld import SubjectData
 from colony_actor.colony.jsonld import prepare as prepare_subject
 from colony_actor.colony.keys.store import KeyStore
@@ -141,8 +145,13 @@ class Colony:
 
     async def watch_storage(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                             ) -> None:
-        """Heal the store by itself while a storage fault lasts; runs until cancelled."""
-        await self._access.watch(task_status=task_status)
+        """Heal the store by itself while a storage fault lasts, and checkpoint the
+        full-text index's log once written to; runs until cancelled."""
+        async with trio.open_nursery() as nursery:
+            if self._index is not None:
+                await nursery.start(checkpointing, self._index)
+            await nursery.start(self._access.watch)
+            task_status.started()
 
     @property
     def query_workers(self) -> QueryWorkers:

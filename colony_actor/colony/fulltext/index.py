@@ -35,7 +35,6 @@ pyoxigraph Literals) or SQL (terms are bound parameters), and never write to the
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
 import threading
 import time
@@ -47,12 +46,12 @@ from pyoxigraph import NamedNode, Store
 
 from colony_actor.colony.errors import IndexNotReady, SearchTimeout
 from colony_actor.colony.fulltext import catchup, check, choosing, rows, schema, sealed, walk
+from colony_actor.colony.fulltext.checkpoints import Checkpointer
 from colony_actor.colony.fulltext.depths import DepthKeys
 from colony_actor.colony.fulltext.following import Following, ahead_pool
 from colony_actor.colony.fulltext.order import GraphOrder
 from colony_actor.colony.fulltext.ranking import Candidates
 from colony_actor.colony.fulltext.readers import Readers
-from colony_actor.colony.fulltext.schema import IndexUnusable
 from colony_actor.colony.fulltext.state import CatchUp, IndexStatistics
 from colony_actor.colony.fulltext.upkeep import Upkeep
 from colony_actor.colony.fulltext.words import look_up
@@ -72,6 +71,7 @@ class FullTextIndex:
         self._upkeep = Upkeep(db)  # the writer's connection
         self._db_lock = threading.Lock()
         self._readers = Readers(path)
+        self._checkpoints = Checkpointer(path)
         # Odd while a write is in progress; a search that saw it change asks again.
         self._version = 0
         self._waiting = 0
@@ -93,7 +93,7 @@ class FullTextIndex:
         file is replaced by an empty one, which the catch-up fills."""
         try:
             db = schema.open_existing(path)
-        except IndexUnusable as exc:
+        except schema.IndexUnusable as exc:
             log.warning("fulltext_rebuild", path=str(path), reason=str(exc))
             return cls(path, schema.create_empty(path), behind="build")
         if seal is not None and schema.read_seal(db) == seal:  # open_existing read meta
@@ -155,23 +155,19 @@ class FullTextIndex:
         return self._progress
 
     def seal(self) -> str | None:
-        """At a clean close: a token for the store to keep, with which the next open knows
-        the index in step without reading every graph (None if it is not in step)."""
+        """At a clean close: a token for the store to keep (sealed.py), None if not in step."""
         if not self._usable or self.behind:
             return None
-        token = secrets.token_hex(16)
-        config, depths = self._depths.current() or (None, None)
         try:
-            with self._db_lock, schema.transaction(self._upkeep.db):
-                schema.write_seal(self._upkeep.db, token)
-                sealed.write(self._upkeep.db, config, depths)
+            with self._db_lock:
+                return sealed.seal(self._upkeep.db, *(self._depths.current() or (None, None)))
         except sqlite3.Error as exc:
             log.warning("fulltext_not_sealed", path=str(self.path), error=str(exc))
             return None
-        return token
 
     def close(self) -> None:
         self._readers.close()
+        self._checkpoints.close()
         self._ahead.shutdown()
         with self._db_lock:
             self._upkeep.db.close()
@@ -280,14 +276,20 @@ class FullTextIndex:
         with self._db_lock:
             old, self._upkeep = self._upkeep, Upkeep(db)
             old.db.close()
-        # Pooled readers still see the file replaced.
+        # Pooled readers (and the checkpoints' connection) still see the file replaced.
         readers, self._readers = self._readers, Readers(self.path)
         readers.close()
+        self._checkpoints.close()
+        self._checkpoints = Checkpointer(self.path)
 
     def statistics(self) -> IndexStatistics:
         with self._changed:
             return IndexStatistics(self._usable, self._version % 2 == 1, self._waiting,
                                    self._version)
+
+    def checkpoint(self) -> tuple[int, int] | None:
+        """Copy the write-ahead log into the file if written since (checkpoints.py)."""
+        return self._checkpoints.run(self._version)
 
     # -- answering -------------------------------------------------------------------
 
@@ -381,10 +383,9 @@ class FullTextIndex:
                 raise SearchTimeout("The search ran out of time") from None
             return None
 
-    # -- checking (tests, diagnostics) -----------------------------------------------
-
     def differences(self, store: Store) -> list[str]:
-        """How the index differs from the store (empty when in step); reads everything."""
+        """(Tests, diagnostics.) How the index differs from the store (empty when in
+        step); reads everything."""
         return check.differences(self._upkeep, self._db_lock, store)
 
 

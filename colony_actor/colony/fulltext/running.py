@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -31,10 +32,26 @@ log = structlog.get_logger("colony_actor.colony.fulltext")
 
 # How often a catch-up says how far it got.
 LOG_EVERY_SECONDS: Final = 3.0
+# How often the index's write-ahead log is copied into its file, once written to.
+CHECKPOINT_SECONDS: Final = 2.0
 # From this many graphs to re-read, and at least half of all, a child builds the index.
 CHILD_BUILD_GRAPHS: Final = 2000
 _STDERR_KEPT: Final = 4096
 _LINE_MOST: Final = 1 << 16
+
+
+async def checkpointing(index: FullTextIndex, *,
+                        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    """Every CHECKPOINT_SECONDS, copy what the index's write-ahead log took since into
+    its file (checkpoints.py), in a worker thread, never under the store's write lock.
+    Runs until cancelled; a failure is logged and tried again at the next turn."""
+    task_status.started()
+    while True:
+        await trio.sleep(CHECKPOINT_SECONDS)
+        try:
+            await threads.run_sync(index.checkpoint)
+        except sqlite3.Error as exc:
+            log.warning("fulltext_checkpoint_failed", path=str(index.path), error=str(exc))
 
 
 async def catching_up(access: StoreAccess, index: FullTextIndex,

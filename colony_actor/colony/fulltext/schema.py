@@ -197,6 +197,7 @@ def _writer(path: Path) -> sqlite3.Connection:
     db = connect(path)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints.py: never inside a commit
     return db
 
 

@@ -9,9 +9,11 @@ this module must never read the store.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Mapping
 
+from colony_actor.colony.fulltext import schema
 from colony_actor.colony.fulltext.ranking import fits_sqlite
 
 # A reader's depth_keys as a view of the kept keys: nothing is copied (copying 105,000 keys
@@ -19,6 +21,17 @@ from colony_actor.colony.fulltext.ranking import fits_sqlite
 # hence the index.
 VIEW_IN_TEMP = "CREATE TEMP VIEW depth_keys AS SELECT iri, key FROM main.sealed_depths"
 _INDEXED = "CREATE INDEX IF NOT EXISTS sealed_depths_iri ON sealed_depths(iri)"
+
+
+def seal(db: sqlite3.Connection, config: str | None,
+         depths: Mapping[str, list[int]] | None) -> str:
+    """Seal the index in one transaction, with `depths` (`write`): the token for the
+    store to keep, with which the next open knows the index in step."""
+    token = secrets.token_hex(16)
+    with schema.transaction(db):
+        schema.write_seal(db, token)
+        write(db, config, depths)
+    return token
 
 
 def write(db: sqlite3.Connection, config: str | None,
