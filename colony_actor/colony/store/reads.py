@@ -140,10 +140,21 @@ class StoreReads:
             f"ASK {{ GRAPH {self.config_node} {{ {g} {RDF_TYPE} {POD} }} }}"))
 
     def own_pods(self) -> list[str]:
-        return sorted(registry.own_pods(self.triples(self.config), self.config_node))
+        """The pods the registry lists as the user's, from its type statements alone: the
+        configuration pod also holds a depth for every pod referenced (1.5 s of the
+        interpreter to read whole at 100,000 pods, twice in a refresh)."""
+        return sorted(registry.own_pods(self._registry(RDF_TYPE), self.config_node))
 
     def own_addresses(self) -> set[str]:
-        return registry.own_addresses(self.triples(self.config), self.config_node)
+        """The user's pods and scratchpads, from the registry's type and scratchpad
+        statements alone."""
+        return registry.own_addresses(self._registry(RDF_TYPE) + self._registry(DATA),
+                                      self.config_node)
+
+    def _registry(self, predicate: NamedNode) -> list[Triple]:
+        """The configuration pod's statements of `predicate`."""
+        return [q.triple for q in
+                self.store.quads_for_pattern(None, predicate, None, self.config_node)]
 
     def pod_rows(self, address: str | None = None) -> list[PodRow]:
         """Every pod but the configuration pod (or only the one at `address`)."""

@@ -115,3 +115,21 @@ def test_a_write_is_applied_as_one_transaction(tmp_path: Path) -> None:
         assert index is not None and index.differences(graph.store) == []
     finally:
         graph.close()
+
+
+def test_the_own_pods_are_read_without_reading_the_whole_registry(tmp_path: Path) -> None:
+    """The configuration pod holds a depth for every pod referenced (100,000 at 10M
+    triples): a refresh or an upload reads the user's own pods by their type and
+    scratchpad statements alone, never the whole graph."""
+    graph, _ = open_graph(tmp_path, CONFIG, fulltext=None)
+    try:
+        graph.apply(writes.init_config(CONFIG, PAD, STAMP))
+        graph.apply(writes.create_pod(CONFIG, POD_A, POD_B, 2, 3, "Films", STAMP))
+        referenced = {f"{n:064x}": 1 + n % 3 for n in range(1, 200)}
+        graph.apply(writes.set_depths(CONFIG, referenced, known={}, timestamp=STAMP))
+        before = graph.statistics()
+        assert graph.own_pods() == [POD_A]
+        assert graph.own_addresses() == {POD_A, POD_B, PAD}
+        assert graph.statistics() == before  # no graph read whole
+    finally:
+        graph.close()
