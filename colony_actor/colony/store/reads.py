@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from pyoxigraph import NamedNode, QuerySolutions, Store, Triple
+from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store, Triple
 
 from colony_actor.colony import registry
-from colony_actor.colony.store.poddata import serialize_lines
 from colony_actor.colony.store.sparql import L, int_of, values
 from colony_actor.colony.vocab import (
     CREATION,
@@ -39,6 +38,9 @@ from colony_actor.colony.vocab import (
     pod_node,
     text,
 )
+
+# How the N-Triples line of a reference ends (`<pod> a colony:Ref`).
+_REF_END: Final = f" {RDF_TYPE} {REF} .\n".encode()
 
 
 def pod_graphs(store: Store) -> list[NamedNode]:
@@ -275,13 +277,16 @@ class StoreReads:
         return out
 
     def statements(self, address: str) -> list[bytes]:
-        """The pod's N-Triples lines in network order: references first, then the rest."""
-        triples = self.triples(address)
-        if not triples:
-            return []
-        refs = [t for t in triples if t.predicate == RDF_TYPE and t.object == REF]
-        rest = [t for t in triples if not (t.predicate == RDF_TYPE and t.object == REF)]
-        return serialize_lines(refs) + serialize_lines(rest)
+        """The pod's N-Triples lines in network order: references first, then the rest,
+        each sorted. Serialised by the store itself, with no Python object a statement
+        (the configuration pod holds 100,000 and more: 2.2 s to read as triples)."""
+        dumped = self.store.dump(format=RdfFormat.N_TRIPLES, from_graph=pod_node(address))
+        assert isinstance(dumped, bytes)
+        lines = dumped.splitlines(keepends=True)
+        self._graphs_read += 1
+        self._triples_read += len(lines)
+        refs = sorted(line for line in lines if line.endswith(_REF_END))
+        return refs + sorted(line for line in lines if not line.endswith(_REF_END))
 
     def snapshot(self, address: str) -> Snapshot:
         scratchpads = self.scratchpads(address)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from colony_actor.colony.store import writes
 from colony_actor.colony.store.changes import (
@@ -15,7 +15,7 @@ from colony_actor.colony.store.changes import (
     new_tokens,
     subjects,
 )
-from colony_actor.colony.store.poddata import PodData
+from colony_actor.colony.store.poddata import PodData, serialize_lines
 from colony_actor.colony.store.writes import Replacement
 from colony_actor.colony.vocab import (
     DEPTH,
@@ -24,6 +24,7 @@ from colony_actor.colony.vocab import (
     NAME,
     POD,
     RDF_TYPE,
+    REF,
     UPDATE_SEQ,
     pod_node,
 )
@@ -131,5 +132,32 @@ def test_the_own_pods_are_read_without_reading_the_whole_registry(tmp_path: Path
         assert graph.own_pods() == [POD_A]
         assert graph.own_addresses() == {POD_A, POD_B, PAD}
         assert graph.statistics() == before  # no graph read whole
+    finally:
+        graph.close()
+
+
+def test_a_pods_statements_are_its_sorted_lines_references_first(tmp_path: Path) -> None:
+    """What an upload sends: every statement of the pod as one N-Triples line, the
+    references first, each part sorted; blank nodes, escapes and any script kept."""
+    graph, _ = open_graph(tmp_path, CONFIG, fulltext=None)
+    try:
+        graph.apply(writes.init_config(CONFIG, PAD, STAMP))
+        graph.apply(writes.create_pod(CONFIG, POD_A, POD_B, 2, 3, "Films", STAMP))
+        graph.apply(writes.set_ref(POD_A, POD_B, True, STAMP))
+        graph.apply(writes.set_ref(POD_A, "e" * 64, True, STAMP))
+        thing = NamedNode("ant://thing/1")
+        author = BlankNode()
+        graph.apply(writes.put_subject(POD_A, thing, [
+            Triple(thing, NAME, Literal('Quote " back \\ new\nline 東京 😀')),
+            Triple(thing, NAME, Literal("Road", language="en")),
+            Triple(thing, NamedNode("http://schema.org/author"), author),
+            Triple(author, NAME, Literal("Someone"))], STAMP))
+        lines = graph.statements(POD_A)
+        triples = graph.triples(POD_A)
+        refs = [t for t in triples if t.predicate == RDF_TYPE and t.object == REF]
+        rest = [t for t in triples if t not in refs]
+        assert len(refs) == 2 and len(lines) == len(triples)
+        assert lines == serialize_lines(refs) + serialize_lines(rest)
+        assert lines[:2] == sorted(lines[:2]) and lines[2:] == sorted(lines[2:])
     finally:
         graph.close()
