@@ -146,7 +146,7 @@ class Colony:
     async def watch_storage(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                             ) -> None:
         """Heal the store by itself while a storage fault lasts, and checkpoint the
-        full-text index's log once written to; runs until cancelled."""
+        full-text index's log every few seconds; runs until cancelled."""
         async with trio.open_nursery() as nursery:
             if self._index is not None:
                 await nursery.start(checkpointing, self._index)

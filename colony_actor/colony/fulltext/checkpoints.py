@@ -5,8 +5,8 @@ automatic checkpoint runs inside the COMMIT that crosses its threshold, and with
 fsync of the index file, while the writer holds the store's write lock. Behind a large
 file's writeback that fsync took 0.6 to 2.4 s at 10 million triples, a stall of every
 write and of the refresh it belonged to. Here a checkpoint is PASSIVE (it waits for no
-reader and no writer) and runs in a worker thread of its own, every few seconds once the
-index was written (running.py).
+reader and no writer) and runs in a worker thread of its own, every few seconds
+(running.py): any write (a followed store write, a catch-up's batch) is copied so.
 
 Blocking; this module must never write rows, nor run under the store's write lock.
 """
@@ -26,21 +26,17 @@ class Checkpointer:
         self._db: sqlite3.Connection | None = None
         self._lock = threading.Lock()
         self._closed = False
-        # The index's version when the log was last copied whole.
-        self._copied_at: int | None = None
 
-    def run(self, version: int) -> tuple[int, int] | None:
+    def run(self) -> tuple[int, int]:
         """Copy what the write-ahead log holds into the file, as far as no reader still
-        needs it, unless it was copied whole at this `version` of the index: (frames in
-        the log, frames copied), or None if there was nothing to do."""
+        needs it: (frames in the log, frames copied in all). Quick when nothing is left
+        to copy: SQLite then neither writes nor syncs."""
         with self._lock:
-            if self._closed or version == self._copied_at:
-                return None
+            if self._closed:
+                return 0, 0
             if self._db is None:
                 self._db = connect(self._path)
             _, logged, copied = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if copied == logged and version % 2 == 0:
-                self._copied_at = version
             return int(logged), int(copied)
 
     def close(self) -> None:

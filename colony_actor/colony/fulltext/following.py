@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from pyoxigraph import NamedNode, Store
 
+from colony_actor.colony.fulltext import rows
 from colony_actor.colony.fulltext.upkeep import Upkeep
 from colony_actor.colony.store.changes import Changes
 from colony_actor.colony.store.rows import GraphRows
@@ -50,6 +51,7 @@ class Following:
         # store, so their rows can only be read back after it).
         self._known = {graph: found.rows for graph, found in written.items()
                        if not found.blank and graph != LOCAL_GRAPH and graph in tokens}
+        # (A graph written with data holds its token: the store sets it when not empty.)
         self._written = written
         self._ahead: Future[None] | None = None
         # Why the transaction could not be opened (kept as text: an exception kept would
@@ -61,15 +63,14 @@ class Following:
         raises: a failure is raised by `finish`."""
         try:
             self._upkeep.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+            if self._known:
+                self._ahead = self._pool.submit(self._write_known)
+        except (sqlite3.Error, RuntimeError) as exc:  # RuntimeError: the pool is shut
             self._failed = repr(exc)
-            return
-        if self._known:
-            self._ahead = self._pool.submit(self._write_known)
 
     def _write_known(self) -> None:
-        for graph, rows in self._known.items():
-            self._upkeep.put_rows(graph.value, self._tokens[graph], rows)
+        for graph, found in self._known.items():
+            self._upkeep.put_rows(graph.value, self._tokens[graph], found)
 
     def _wait(self) -> None:
         """Wait for the ahead work; raise what it raised."""
@@ -94,15 +95,15 @@ class Following:
             if self._failed is not None:
                 raise sqlite3.OperationalError(self._failed)
             self._wait()
-            for graph, touch in changes.items():
-                if graph == LOCAL_GRAPH:
-                    continue
-                if graph in self._known:
-                    # Written ahead as the write's rows; a graph it left empty is gone.
-                    if not store.contains_named_graph(graph):
-                        self._upkeep.drop_graph(graph.value)
-                    continue
-                self._upkeep.follow(store, graph, touch, self._tokens.get(graph, ""),
+            rest = [g for g in changes if g != LOCAL_GRAPH and g not in self._known]
+            # Read back: a graph the write emptied without dropping it keeps no token.
+            tokens = rows.generations(store, rest) if rest else {}
+            for graph in self._known:
+                # Written ahead as the write's rows; a graph it left empty is gone.
+                if not store.contains_named_graph(graph):
+                    self._upkeep.drop_graph(graph.value)
+            for graph in rest:
+                self._upkeep.follow(store, graph, changes[graph], tokens.get(graph.value, ""),
                                     before.get(graph, set()), self._written.get(graph))
             self._upkeep.db.execute("COMMIT")
         except BaseException:

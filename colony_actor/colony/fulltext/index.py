@@ -287,9 +287,9 @@ class FullTextIndex:
             return IndexStatistics(self._usable, self._version % 2 == 1, self._waiting,
                                    self._version)
 
-    def checkpoint(self) -> tuple[int, int] | None:
-        """Copy the write-ahead log into the file if written since (checkpoints.py)."""
-        return self._checkpoints.run(self._version)
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the write-ahead log into the file (checkpoints.py): (logged, copied)."""
+        return self._checkpoints.run()
 
     # -- answering -------------------------------------------------------------------
 

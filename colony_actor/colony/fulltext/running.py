@@ -32,7 +32,7 @@ log = structlog.get_logger("colony_actor.colony.fulltext")
 
 # How often a catch-up says how far it got.
 LOG_EVERY_SECONDS: Final = 3.0
-# How often the index's write-ahead log is copied into its file, once written to.
+# How often the index's write-ahead log is copied into its file.
 CHECKPOINT_SECONDS: Final = 2.0
 # From this many graphs to re-read, and at least half of all, a child builds the index.
 CHILD_BUILD_GRAPHS: Final = 2000
@@ -43,7 +43,8 @@ _LINE_MOST: Final = 1 << 16
 async def checkpointing(index: FullTextIndex, *,
                         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """Every CHECKPOINT_SECONDS, copy what the index's write-ahead log took since into
-    its file (checkpoints.py), in a worker thread, never under the store's write lock.
+    its file (checkpoints.py), in a worker thread, never under the store's write lock
+    (with nothing to copy, a checkpoint neither writes nor syncs).
     Runs until cancelled; a failure is logged and tried again at the next turn."""
     task_status.started()
     while True:

@@ -10,6 +10,7 @@ import trio
 from pyoxigraph import Literal, NamedNode, Triple
 
 from colony_actor.colony.fulltext import running
+from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.vocab import NAME
 
@@ -34,14 +35,9 @@ def test_no_commit_copies_the_log_a_checkpoint_does(tmp_path: Path) -> None:
         init_config(graph, PAD, STAMP)
         for n in range(300):
             replace_pod(graph, f"{n + 100:064x}", pod(n), 1, 1, STAMP)
-        found = index.checkpoint()
-        assert found is not None
-        logged, copied = found
+        logged, copied = index.checkpoint()
         # A commit that checkpointed would have started the log again past 1000 pages.
         assert logged > AUTOMATIC_PAGES and copied == logged
-        assert index.checkpoint() is None  # nothing written since
-        replace_pod(graph, f"{99:064x}", pod(999), 1, 1, STAMP)
-        assert index.checkpoint() is not None
     finally:
         graph.close()
 
@@ -54,11 +50,11 @@ async def test_the_log_is_copied_every_few_seconds_once_written(
     copied = trio.Event()
     checkpoint = index.checkpoint
 
-    def watched() -> tuple[int, int] | None:  # the real checkpoint, seen to happen
-        found = checkpoint()
-        if found is not None:
+    def watched() -> tuple[int, int]:  # the real checkpoint, seen to copy the write
+        logged, done = checkpoint()
+        if done > 0:
             trio.from_thread.run_sync(copied.set)
-        return found
+        return logged, done
 
     monkeypatch.setattr(index, "checkpoint", watched)
     try:
@@ -68,6 +64,28 @@ async def test_the_log_is_copied_every_few_seconds_once_written(
             with trio.fail_after(10):
                 await copied.wait()
             nursery.cancel_scope.cancel()
-        assert checkpoint() is None  # copied whole by the task
+        logged, done = checkpoint()
+        assert done == logged > 0  # nothing left that the task did not copy
+    finally:
+        graph.close()
+
+
+def test_a_catch_up_is_copied_too(tmp_path: Path) -> None:
+    """A catch-up's batches are written without a store write: the checkpoint copies
+    them all the same."""
+    graph, _ = open_graph(tmp_path, CONFIG, fulltext=None)
+    try:
+        init_config(graph, PAD, STAMP)
+        for n in range(20):
+            replace_pod(graph, f"{n + 100:064x}", pod(n), 1, 1, STAMP)
+        index = FullTextIndex.open(tmp_path / "ft.sqlite3", graph.store)  # to be built
+        try:
+            assert index.behind
+            index.checkpoint()
+            index.catch_up(graph.store)
+            logged, copied = index.checkpoint()
+            assert logged > 0 and copied == logged
+        finally:
+            index.close()
     finally:
         graph.close()

@@ -13,7 +13,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 from colony_actor.colony.fulltext.index import FullTextIndex
 from colony_actor.colony.search.results import Results
 from colony_actor.colony.search.text import indexed_search
-from colony_actor.colony.store.changes import WHOLE
+from colony_actor.colony.store.changes import WHOLE, subjects
 from colony_actor.colony.store.graph import GraphStore
 from colony_actor.colony.store.poddata import PodData
 from colony_actor.colony.store.writes import Write
@@ -90,5 +90,21 @@ def test_an_index_that_cannot_write_ahead_is_set_aside_and_lets_go_of_the_store(
     try:
         assert index is not None and index.usable and index.differences(graph.store) == []
         assert len(found(graph, index, "zebra").bindings) == 1
+    finally:
+        graph.close()
+
+
+def test_a_graph_emptied_without_being_dropped_keeps_no_token_in_the_index(
+        tmp_path: Path) -> None:
+    """The store gives a graph a write leaves empty no generation token, even when the
+    graph itself remains (emptied statement by statement, not dropped)."""
+    graph, index = opened(tmp_path)
+    try:
+        assert replace_pod(graph, POD, DATA, 1, 1, STAMP)
+        p = pod_node(POD)
+        graph.apply(Write(f"DELETE WHERE {{ GRAPH {p} {{ ?s ?p ?o }} }} ;\n",
+                          {p: subjects(NamedNode("ant://thing/1"), NamedNode("ant://thing/2"))}))
+        assert index.usable and index.differences(graph.store) == []
+        assert found(graph, index, "zebra").bindings == []
     finally:
         graph.close()
