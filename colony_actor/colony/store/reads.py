@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store, Triple
+from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store, Triple, serialize
 
 from colony_actor.colony import registry
 from colony_actor.colony.store.sparql import L, int_of, values
@@ -41,6 +41,12 @@ from colony_actor.colony.vocab import (
 
 # How the N-Triples line of a reference ends (`<pod> a colony:Ref`).
 _REF_END: Final = f" {RDF_TYPE} {REF} .\n".encode()
+
+
+def _network_order(lines: list[bytes]) -> list[bytes]:
+    """A pod's N-Triples lines as uploaded: references first, then the rest, each sorted."""
+    refs = sorted(line for line in lines if line.endswith(_REF_END))
+    return refs + sorted(line for line in lines if not line.endswith(_REF_END))
 
 
 def pod_graphs(store: Store) -> list[NamedNode]:
@@ -285,12 +291,28 @@ class StoreReads:
         lines = dumped.splitlines(keepends=True)
         self._graphs_read += 1
         self._triples_read += len(lines)
-        refs = sorted(line for line in lines if line.endswith(_REF_END))
-        return refs + sorted(line for line in lines if not line.endswith(_REF_END))
+        return _network_order(lines)
 
-    def snapshot(self, address: str) -> Snapshot:
+    def with_header_again(self, address: str, statements: list[bytes]) -> list[bytes]:
+        """`statements` (the pod's lines as read before) with those about the pod itself
+        read again: registering a pod's scratchpads changes only those of the
+        configuration pod, which holds a line for every pod it knows (a second whole read
+        of it took 1.3 s at 100,000 pods)."""
+        node = pod_node(address)
+        mine = f"{node} ".encode()
+        fresh = serialize((Triple(q.subject, q.predicate, q.object)
+                           for q in self.store.quads_for_pattern(node, None, None, node)),
+                          format=RdfFormat.N_TRIPLES)
+        assert isinstance(fresh, bytes)
+        return _network_order([line for line in statements if not line.startswith(mine)]
+                              + fresh.splitlines(keepends=True))
+
+    def snapshot(self, address: str, statements: list[bytes] | None = None) -> Snapshot:
+        """What an upload needs of the pod; `statements` if its lines are known already."""
         scratchpads = self.scratchpads(address)
-        return Snapshot(address, self.statements(address), self.edit_seq(address), scratchpads,
+        if statements is None:
+            statements = self.statements(address)
+        return Snapshot(address, statements, self.edit_seq(address), scratchpads,
                         self.pointer_counter(address), self.scratchpad_counters(scratchpads))
 
 

@@ -140,8 +140,8 @@ class Uploader:
     def _plan(self, address: str) -> Plan:
         """(In a thread, under the lock.) Snapshot a pod and fix its chunks, allocating
         scratchpads if it needs more."""
+        snap = self._graph.snapshot(address)
         while True:
-            snap = self._graph.snapshot(address)
             statements, seq = snap.statements, snap.seq
             if address == self._config.address:
                 unpublished = self._unpublished()
@@ -162,6 +162,8 @@ class Uploader:
             # the snapshot, hence the loop.
             self._graph.apply(writes.add_scratchpads(self._config.address, address, new,
                                                      now_stored()))
+            snap = self._graph.snapshot(address, self._graph.with_header_again(
+                address, snap.statements))
         pads = snap.scratchpads[:count]
         rendered = chunks.render(statements, head, pads, self._scratchpad_limit)
         return Plan(address, seq, rendered, pads, snap.pointer_counter,

@@ -161,3 +161,26 @@ def test_a_pods_statements_are_its_sorted_lines_references_first(tmp_path: Path)
         assert lines[:2] == sorted(lines[:2]) and lines[2:] == sorted(lines[2:])
     finally:
         graph.close()
+
+
+def test_the_lines_about_a_pod_itself_are_read_again_as_a_whole_read_gives_them(
+        tmp_path: Path) -> None:
+    """Registering a pod's new scratchpads changes only the lines about that pod in the
+    configuration pod (and its modified date): an upload reads those again instead of
+    the whole registry, and must send what a whole read would give."""
+    graph, _ = open_graph(tmp_path, CONFIG, fulltext=None)
+    try:
+        graph.apply(writes.init_config(CONFIG, PAD, STAMP))
+        graph.apply(writes.create_pod(CONFIG, POD_A, POD_B, 2, 3, 'Films "é"', STAMP))
+        graph.apply(writes.set_ref(CONFIG, POD_A, True, STAMP))
+        referenced = {f"{n:064x}": 1 + n % 3 for n in range(1, 50)}
+        graph.apply(writes.set_depths(CONFIG, referenced, known={}, timestamp=STAMP))
+        for address in (CONFIG, POD_A):
+            before = graph.statements(address)
+            graph.apply(writes.add_scratchpads(CONFIG, address, [(f"{address[:1]}9" * 32, 7)],
+                                               "2026-01-01T00:00:00.000000Z"))
+            again = graph.with_header_again(address, before)
+            assert again == graph.statements(address)
+            assert again != before or address != CONFIG
+    finally:
+        graph.close()

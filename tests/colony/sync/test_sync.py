@@ -121,6 +121,24 @@ async def test_chunking_small_scratchpads(open_colony: OpenColony, any_network: 
     assert statements(second, pod.address) == statements(first, pod.address)
 
 
+async def test_a_registry_that_outgrows_its_scratchpads_goes_out_whole(
+        open_colony: OpenColony, any_network: Any) -> None:
+    """The configuration pod registers its own new scratchpads before it is sent: what
+    another device takes is every line of it, the new scratchpads and the new modified
+    date included."""
+    first = await open_colony(any_network, scratchpad_limit=2048)
+    for i in range(12):
+        await first.create_pod(f"Pod {i}")
+    config = first.store.config
+    assert len(first.store.scratchpads(config)) == 1
+    await first.upload_all(no_progress)
+    assert len(first.store.scratchpads(config)) > 1
+    assert (await first.updates())["update"] == []
+    second = await open_colony(any_network, device="2", scratchpad_limit=2048)
+    await second.refresh_cache(no_progress)
+    assert statements(second, config) == statements(first, config)
+
+
 async def test_oversize_statement_is_refused(open_colony: OpenColony, any_network: Any) -> None:
     colony = await open_colony(any_network, scratchpad_limit=2048)
     await colony.create_pod("Small")
